@@ -1,0 +1,36 @@
+# citebot: `make chat` sets everything up and opens a chat about the bundled article; `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The CPU build of torch; a bare `torch` would pull a multi-GB CUDA build.
+TORCH ?= torch==2.13.0
+ARTICLE := data/article.txt
+
+.PHONY: install chat index test eval calibrate clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+index: install
+	$(BIN)/citebot index $(ARTICLE)
+
+chat: index
+	$(BIN)/citebot chat
+
+test: install
+	$(BIN)/python -m pytest
+
+eval: install
+	$(BIN)/citebot eval bench/data/article_dev.jsonl
+	$(BIN)/citebot eval bench/data/squad_dev_20x30.jsonl
+
+calibrate: install
+	$(BIN)/python bench/calibrate.py
+
+clean:
+	rm -rf $(VENV) data/index *.egg-info .pytest_cache .hypothesis

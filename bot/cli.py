@@ -1,0 +1,251 @@
+"""The citebot command line: index, ask, chat and eval."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from bot.config import DEFAULT_ARTICLE, ConfigError, Settings, load_settings
+from bot.terminal import format_answer
+from embeddings.encoder import ModelNotFoundError
+from embeddings.engine import Engine
+from embeddings.evaluate import EvalFileError, evaluate
+from embeddings.retrieval import EmptyQuestionError
+from embeddings.sources import SourceError
+from embeddings.store import IndexNotFoundError, IndexStoreError, read_manifest
+
+logger = logging.getLogger(__name__)
+
+CHAT_HELP = """Type a question and press Enter. Commands:
+  :help      this help
+  :k N       show N passages an answer (now {k})
+  :quit      leave (Ctrl-D and Ctrl-C leave too)"""
+HISTORY_FILE = Path.home() / ".citebot_history"
+
+
+class CitebotError(click.ClickException):
+    """An error for the user: printed as one line, with exit status 1 (2 for bad input)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class CitebotGroup(click.Group):
+    """Turns the errors users can fix into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EmptyQuestionError as error:
+            raise CitebotError(str(error), exit_code=2) from error
+        except (ConfigError, IndexStoreError, SourceError, ModelNotFoundError, EvalFileError) as error:
+            raise CitebotError(str(error)) from error
+
+
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), help="Index directory."
+)
+top_k_option = click.option("-k", "top_k", type=click.IntRange(1, 20), help="Passages to show (default 3).")
+
+
+@click.group(cls=CitebotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), help="Settings file (default ./.env).")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.pass_context
+def cli(ctx: click.Context, env_file: Path | None, verbose: int) -> None:
+    """citebot answers questions about a text by quoting it verbatim."""
+    ctx.obj = {"env_file": env_file, "verbose": verbose}
+
+
+def _settings(**flags: object) -> Settings:
+    obj = click.get_current_context().find_root().obj
+    settings = load_settings(obj["env_file"], **flags)
+    level = {0: settings.log_level, 1: "INFO"}.get(obj["verbose"], "DEBUG")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return settings
+
+
+def _engine(settings: Settings) -> Engine:
+    return Engine(settings.index_dir, settings.index_settings(), settings.retrieval_settings())
+
+
+def _open(engine: Engine) -> None:
+    """Load the index, saying how to build it when there is none, and warn when it is stale."""
+    try:
+        engine.open()
+    except IndexNotFoundError as error:
+        raise CitebotError(f"{error} (the bundled article is {DEFAULT_ARTICLE})") from error
+    for warning in engine.warnings():
+        click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@index_option
+@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool) -> None:
+    """Build the index from text files and folders (default: what the index holds, else the bundled article)."""
+    settings = _settings(index_dir=index_dir)
+    engine = _engine(settings)
+    if not paths:
+        try:
+            paths = tuple(Path(d["source"]) for d in read_manifest(settings.index_dir)["documents"])
+        except IndexStoreError:
+            paths = (DEFAULT_ARTICLE,)
+    report = engine.build(list(paths), force=force, progress=sys.stderr.isatty())
+    what = f"{report.documents} file(s), {report.passages} passages"
+    if report.built:
+        click.echo(f"Indexed {what} into {settings.index_dir} ({'; '.join(report.reasons)}).")
+    else:
+        click.echo(f"The index at {settings.index_dir} is up to date ({what}): nothing to do.")
+
+
+@cli.command()
+@click.argument("question")
+@top_k_option
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (one object a line).")
+@index_option
+def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None) -> None:
+    """Answer QUESTION from the index; with - read questions from standard input, one a line."""
+    settings = _settings(index_dir=index_dir, top_k=top_k)
+    engine = _engine(settings)
+    _open(engine)
+    questions = (line.strip() for line in sys.stdin if line.strip()) if question == "-" else [question]
+    for number, text in enumerate(questions):
+        answer = engine.ask(text, settings.top_k)
+        for note in answer.notes:
+            click.echo(f"note: {note}", err=True)
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            if question == "-":
+                click.echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
+            click.echo(format_answer(answer, settings.min_similarity, _styled()))
+
+
+@cli.command()
+@top_k_option
+@index_option
+def chat(top_k: int | None, index_dir: Path | None) -> None:
+    """Ask questions one after another (reads standard input to its end when it is not a terminal)."""
+    settings = _settings(index_dir=index_dir, top_k=top_k)
+    engine = _engine(settings)
+    _open(engine)
+    interactive = sys.stdin.isatty()
+    k = settings.top_k
+    if interactive:
+        _start_line_editing()
+        manifest = read_manifest(engine.index_dir)
+        names = ", ".join(Path(d["source"]).name for d in manifest["documents"])
+        click.echo(f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave.")
+        # Load the model while the user types the first question.
+        threading.Thread(target=engine.embedder.encode, args=(["warm up"],), daemon=True).start()
+    while True:
+        try:
+            line = input("> ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            break
+        if not interactive and not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in (":quit", ":q", ":exit"):
+            break
+        if line in (":help", ":h", "?"):
+            click.echo(CHAT_HELP.format(k=k))
+            continue
+        if line.startswith(":k"):
+            value = line[2:].strip()
+            if value.isdigit() and 1 <= int(value) <= 20:
+                k = int(value)
+                click.echo(f"showing {k} passage(s) an answer")
+            else:
+                click.echo("usage: :k N, with N from 1 to 20")
+            continue
+        if line.startswith(":"):
+            click.echo(f"unknown command {line}; :help lists the commands")
+            continue
+        try:
+            answer = engine.ask(line, k)
+        except EmptyQuestionError as error:
+            click.echo(str(error))
+            continue
+        for note in answer.notes:
+            click.echo(f"note: {note}")
+        if not interactive:
+            click.echo(f"Q: {answer.question}")
+        click.echo(format_answer(answer, settings.min_similarity, _styled()) + "\n")
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.File("w", encoding="utf-8"), help="Write one JSON result a question here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def eval_command(file: Path, out, as_json: bool) -> None:
+    """Score retrieval on a QA file (JSON lines: doc_id, text, questions with q and answers)."""
+    settings = _settings()
+    engine = _engine(settings)
+
+    def write(result: dict) -> None:
+        if out is not None:
+            out.write(json.dumps(result, ensure_ascii=False) + "\n")
+
+    report = evaluate(file, engine.embedder, settings.index_settings(), settings.retrieval_settings(), write)
+    if as_json:
+        click.echo(json.dumps(report.__dict__))
+        return
+    click.echo(
+        f"{file}: {report.documents} document(s), {report.answerable} answerable and "
+        f"{report.unanswerable} unanswerable question(s)"
+    )
+    rows = [
+        ("hit@1", report.hit_at_1), ("hit@3", report.hit_at_3), ("hit@5", report.hit_at_5),
+        ("MRR@5", report.mrr_at_5), ("highlight hit@1", report.highlight_hit_at_1),
+        ("mean passage words", f"{report.mean_passage_words:.1f}"),
+        ("abstained, answerable", report.abstained_answerable if report.answerable else "n/a"),
+        ("abstained, unanswerable", report.abstained_unanswerable if report.unanswerable else "n/a"),
+        ("quotes not verbatim", report.verbatim_errors),
+    ]
+    for label, value in rows:
+        click.echo(f"  {label:24s} {value:.3f}" if isinstance(value, float) else f"  {label:24s} {value}")
+
+
+def _start_line_editing() -> None:
+    try:
+        import readline
+    except ImportError:
+        return
+    try:
+        readline.read_history_file(HISTORY_FILE)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    atexit.register(_save_history, readline)
+
+
+def _save_history(readline) -> None:
+    try:
+        readline.write_history_file(HISTORY_FILE)
+    except OSError:
+        logger.debug("could not write %s", HISTORY_FILE)
+
+
+def _styled() -> bool:
+    return not click.utils.should_strip_ansi(sys.stdout)
+
+
+def main() -> None:
+    """Entry point of the citebot console script."""
+    cli(prog_name="citebot")

@@ -1,0 +1,120 @@
+"""The one API the front ends call: build the index from files, open it, answer questions."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings.encoder import Embedder, load_embedder
+from embeddings.retrieval import Answer, RetrievalSettings, answer_question
+from embeddings.sources import expand_paths, read_document
+from embeddings.store import (
+    Index,
+    IndexNotFoundError,
+    IndexSettings,
+    StaleIndexError,
+    build_index,
+    load_index,
+    read_manifest,
+    save_index,
+    stale_reasons,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What `Engine.build` did."""
+
+    built: bool
+    documents: int
+    passages: int
+    reasons: list[str]
+
+
+class Engine:
+    """An index directory with the settings and the model to build and search it."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        index_settings: IndexSettings,
+        retrieval: RetrievalSettings = RetrievalSettings(),
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self.index_settings = index_settings
+        self.retrieval = retrieval
+        self._embedder = embedder
+        self._index: Index | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model (its weights load on first use)."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.index_settings.model)
+        return self._embedder
+
+    def build(self, paths: list[Path], force: bool = False, progress: bool = False) -> BuildReport:
+        """Index the files at paths unless the index already holds exactly them with these settings.
+
+        Raises:
+            SourceError: a file is missing, binary, not UTF-8 or too large.
+        """
+        documents = [read_document(path) for path in expand_paths(paths)]
+        sources = {d.source: d.sha256 for d in documents}
+        try:
+            reasons = stale_reasons(read_manifest(self.index_dir), self.index_settings, sources)
+        except IndexNotFoundError:
+            reasons = ["there is no index yet"]
+        except StaleIndexError as error:
+            reasons = [str(error)]
+        if not reasons and not force:
+            counts = read_manifest(self.index_dir)["counts"]
+            return BuildReport(False, counts["documents"], counts["passages"], [])
+        index = build_index(documents, self.embedder, self.index_settings, progress=progress)
+        save_index(index, self.index_dir)
+        with self._lock:
+            self._index = index
+        return BuildReport(True, len(documents), len(index.passages), reasons or ["rebuild asked for"])
+
+    def open(self) -> Index:
+        """Load the index once.
+
+        Raises:
+            IndexNotFoundError, CorruptIndexError: as `load_index`.
+            StaleIndexError: the index was built with another model.
+        """
+        with self._lock:
+            if self._index is None:
+                index = load_index(self.index_dir)
+                if index.settings.model != self.index_settings.model:
+                    raise StaleIndexError(
+                        f"the index at {self.index_dir} was built with the model {index.settings.model}, "
+                        f"the setting is {self.index_settings.model}: rebuild it with `citebot index --index {self.index_dir}`"
+                    )
+                self._index = index
+            return self._index
+
+    def warnings(self) -> list[str]:
+        """Ways the index differs from its source files on disk (it still answers from what it holds)."""
+        manifest = read_manifest(self.index_dir)
+        sources = {}
+        for entry in manifest["documents"]:
+            path = Path(entry["source"])
+            if path.is_file():
+                sources[entry["source"]] = read_document(path).sha256
+        reasons = stale_reasons(manifest, self.index_settings, sources)
+        return [f"the index is stale: {r}; update it with `citebot index --index {self.index_dir}`" for r in reasons]
+
+    def ask(self, question: str, k: int = 3) -> Answer:
+        """Answer question with up to k passages quoted from the index.
+
+        Raises:
+            EmptyQuestionError: the question has nothing to search for.
+        """
+        return answer_question(self.open(), self.embedder, question, k, self.retrieval)

@@ -1,0 +1,128 @@
+"""Score retrieval on a QA file: one document a line with its questions and accepted answers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from embeddings.encoder import Embedder
+from embeddings.retrieval import Answer, RetrievalSettings, answer_question
+from embeddings.store import Document, IndexSettings, build_index, sha256_text
+from embeddings.text import count_words
+
+K = 5
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'"})
+
+
+class EvalFileError(ValueError):
+    """The QA file is not in the expected format."""
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Retrieval quality over a QA file; rates are fractions of the questions they count."""
+
+    documents: int
+    answerable: int
+    unanswerable: int
+    hit_at_1: float
+    hit_at_3: float
+    hit_at_5: float
+    mrr_at_5: float
+    highlight_hit_at_1: float
+    mean_passage_words: float
+    abstained_answerable: float
+    abstained_unanswerable: float
+    verbatim_errors: int
+
+
+def normalize(text: str) -> str:
+    """Fold case, curly quotes and white space, as the QA files' answers are compared."""
+    return re.sub(r"\s+", " ", text.translate(_QUOTES).casefold()).strip()
+
+
+def read_qa_file(path: Path) -> Iterator[dict]:
+    """Yield the documents of a QA file, checked for the fields evaluation needs."""
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                record["text"], record["questions"]
+                if not all(isinstance(q["q"], str) and isinstance(q["answers"], list) for q in record["questions"]):
+                    raise TypeError("each question needs a string q and a list of answers")
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise EvalFileError(f"{path}:{number}: not a QA record ({error})") from error
+            yield record
+
+
+def evaluate(
+    path: Path,
+    embedder: Embedder,
+    index_settings: IndexSettings,
+    retrieval: RetrievalSettings = RetrievalSettings(),
+    on_result: Callable[[dict], None] = lambda result: None,
+) -> EvalReport:
+    """Index each document of path on its own, ask its questions and score the answers.
+
+    Args:
+        path: the QA file (JSON lines: doc_id, text, questions with q and answers).
+        embedder: the embedding model.
+        index_settings: chunking settings for the per-document indexes.
+        retrieval: scoring settings.
+        on_result: called with each question's result, the answer's JSON plus doc_id, q and hit_rank.
+    """
+    ranks, highlight_hits, words, abstained_yes, abstained_no = [], [], [], [], []
+    documents = verbatim_errors = 0
+    for record in read_qa_file(path):
+        documents += 1
+        text = record["text"]
+        source = str(record.get("doc_id", documents))
+        index = build_index([Document(source, sha256_text(text), text)], embedder, index_settings)
+        for question in record["questions"]:
+            answer = answer_question(index, embedder, question["q"], K, retrieval)
+            answers = [normalize(a) for a in question["answers"]]
+            rank = _hit_rank(answer, answers)
+            verbatim_errors += sum(text[p.start : p.end] != p.text for p in answer.passages)
+            words.extend(count_words(p.text) for p in answer.passages)
+            if answers:
+                ranks.append(rank)
+                highlight_hits.append(bool(answer.passages) and _highlight_hit(text, answer, answers))
+                abstained_yes.append(not answer.answered)
+            else:
+                abstained_no.append(not answer.answered)
+            on_result({"doc_id": record.get("doc_id"), "q": question["q"], **answer.to_dict(), "hit_rank": rank})
+    return EvalReport(
+        documents=documents,
+        answerable=len(ranks),
+        unanswerable=len(abstained_no),
+        hit_at_1=_mean([r == 1 for r in ranks]),
+        hit_at_3=_mean([r is not None and r <= 3 for r in ranks]),
+        hit_at_5=_mean([r is not None for r in ranks]),
+        mrr_at_5=_mean([1 / r if r else 0.0 for r in ranks]),
+        highlight_hit_at_1=_mean(highlight_hits),
+        mean_passage_words=_mean(words),
+        abstained_answerable=_mean(abstained_yes),
+        abstained_unanswerable=_mean(abstained_no),
+        verbatim_errors=verbatim_errors,
+    )
+
+
+def _hit_rank(answer: Answer, answers: list[str]) -> int | None:
+    for rank, quote in enumerate(answer.passages, start=1):
+        if any(a in normalize(quote.text) for a in answers):
+            return rank
+    return None
+
+
+def _highlight_hit(text: str, answer: Answer, answers: list[str]) -> bool:
+    span = answer.passages[0].highlight
+    return any(a in normalize(text[span.start : span.end]) for a in answers)
+
+
+def _mean(values: list) -> float:
+    return sum(values) / len(values) if values else 0.0

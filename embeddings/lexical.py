@@ -1,0 +1,70 @@
+"""BM25 over passages (bm25s), with stemming and a full English stop-word list."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# bm25s sets its own logger to DEBUG on import, which would print under any root configuration.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
+
+_TOKEN = re.compile(r"\w+")
+_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case, drop stop words and one-letter tokens, and stem."""
+    words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 1 and w not in _STOPWORDS]
+    return _stemmer().stemWords(words)
+
+
+class LexicalIndex:
+    """A BM25 index whose row numbers are passage ids."""
+
+    def __init__(self, retriever: bm25s.BM25) -> None:
+        self._retriever = retriever
+        self.size = int(retriever.scores["num_docs"])
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        """Index texts, one BM25 document each."""
+        retriever = bm25s.BM25()
+        # An empty token keeps bm25s working when every text is empty of words.
+        retriever.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        return cls(retriever)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for query (zeros when no query word is in the index)."""
+        ids = self._retriever.get_tokens_ids(tokenize(query))
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return self._retriever.get_scores_from_ids(ids).astype(np.float32)
+
+    def idf(self, terms: list[str]) -> np.ndarray:
+        """Inverse document frequency of each stemmed term (0 for a term not in the index)."""
+        indptr = self._retriever.scores["indptr"]
+        vocab = self._retriever.vocab_dict
+        n = self.size
+        df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else n for t in terms], dtype=np.float64)
+        return np.log1p((n - df + 0.5) / (df + 0.5))
+
+    def save(self, directory: Path) -> None:
+        """Write the index into directory (numpy arrays and JSON, no pickle)."""
+        self._retriever.save(str(directory), allow_pickle=False)
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        """Read an index written by save."""
+        return cls(bm25s.BM25.load(str(directory), allow_pickle=False))

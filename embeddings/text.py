@@ -1,0 +1,139 @@
+"""Split a document into paragraphs, sentences and quotable passages, keeping exact offsets."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Words that end with a period without ending the sentence. Dotted forms ("U.S.", "e.g.") are
+# caught by their inner periods, single capitals ("J. Smith") by their length.
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st mt ft vs no nos vol fig gen gov sen rep col lt sgt capt cmdr adm"
+    " inc ltd co corp bros dept univ approx est jan feb mar apr jun jul aug sep sept oct nov dec"
+    " op cf ca al".split()
+)
+_CLOSERS = "\"'”’)]»"
+_OPENERS = "\"'“‘([«¿¡"
+# A candidate boundary: terminal punctuation, any closing quotes or brackets, then white space.
+_BOUNDARY = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
+_WORD = re.compile(r"\w+")
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_NEWLINE = re.compile(r"\n")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence as a [start, end) span of its document."""
+
+    start: int
+    end: int
+    paragraph: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of whole sentences, sentences[first:last + 1], within one paragraph."""
+
+    start: int
+    end: int
+    paragraph: int
+    first: int
+    last: int
+
+
+def count_words(text: str) -> int:
+    """Count the words of text as the chunker does."""
+    return len(_WORD.findall(text))
+
+
+def split_paragraphs(text: str) -> list[tuple[int, int]]:
+    """Return the [start, end) spans of the paragraphs of text, stripped of surrounding white space.
+
+    Paragraphs are separated by blank lines; a text without any blank line has one paragraph a line.
+    """
+    separator = _BLANK_LINE if _BLANK_LINE.search(text.strip()) else _NEWLINE
+    spans = []
+    position = 0
+    for match in [*separator.finditer(text), None]:
+        end = match.start() if match else len(text)
+        span = _strip(text, position, end)
+        if span:
+            spans.append(span)
+        if match:
+            position = match.end()
+    return spans
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Return the [start, end) spans of the sentences in text[start:end], stripped of white space."""
+    end = len(text) if end is None else end
+    spans = []
+    position = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        if _ends_sentence(text, match.start(), match.end(), end):
+            span = _strip(text, position, match.end())
+            if span:
+                spans.append(span)
+            position = match.end()
+    span = _strip(text, position, end)
+    if span:
+        spans.append(span)
+    return spans
+
+
+def chunk(text: str, max_words: int) -> tuple[list[Sentence], list[Passage]]:
+    """Split text into sentences and into passages of whole sentences of at most max_words words.
+
+    A passage starts at every sentence and takes the following sentences of its paragraph while it stays
+    within max_words; a passage that ends where the one before it ends adds nothing and is skipped.
+    A single sentence longer than max_words is a passage of its own: sentences are never cut.
+    """
+    sentences: list[Sentence] = []
+    passages: list[Passage] = []
+    for number, (p_start, p_end) in enumerate(split_paragraphs(text), start=1):
+        first = len(sentences)
+        sentences.extend(Sentence(s, e, number) for s, e in split_sentences(text, p_start, p_end))
+        words = [count_words(text[s.start : s.end]) for s in sentences[first:]]
+        previous_last = -1
+        for i in range(len(words)):
+            last, total = i, words[i]
+            while last + 1 < len(words) and total + words[last + 1] <= max_words:
+                last += 1
+                total += words[last]
+            if last > previous_last:
+                passages.append(
+                    Passage(sentences[first + i].start, sentences[first + last].end, number, first + i, first + last)
+                )
+                previous_last = last
+    return sentences, passages
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and (text[start].isspace() or text[start] == "\ufeff"):  # a byte-order mark too
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def _ends_sentence(text: str, mark: int, after: int, limit: int) -> bool:
+    """Whether the punctuation at text[mark:after] ends a sentence."""
+    following = after
+    while following < limit and text[following].isspace():
+        following += 1
+    if following >= limit:
+        return True
+    nxt = text[following]
+    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
+        return False
+    if text[mark] != ".":
+        return True
+    word_start = mark
+    while word_start > 0 and not text[word_start - 1].isspace() and text[word_start - 1] not in _OPENERS:
+        word_start -= 1
+    word = text[word_start:mark]
+    if "." in word:  # "U.S", "e.g": a dotted abbreviation
+        return not all(part.isalpha() and len(part) <= 2 for part in word.split("."))
+    if len(word) == 1 and word.isalpha():  # an initial
+        return False
+    return word.lower() not in ABBREVIATIONS

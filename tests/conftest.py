@@ -1,0 +1,69 @@
+"""Shared fixtures: a fast fake embedder, the bundled article, and the real model loaded once."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.encoder import DEFAULT_MODEL, load_embedder
+from embeddings.store import Document, IndexSettings, build_index, sha256_text
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTICLE = ROOT / "data" / "article.txt"
+ARTICLE_DEV = ROOT / "bench" / "data" / "article_dev.jsonl"
+
+
+class FakeEmbedder:
+    """Bag of hashed lower-case words: texts sharing words are similar. Fast and deterministic."""
+
+    name = "fake"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.encoded.extend(texts)
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                vectors[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1.0, norms)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def article_text() -> str:
+    return ARTICLE.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def fake_index(fake_embedder, article_text):
+    """The article indexed in memory with the fake embedder."""
+    document = Document(str(ARTICLE), sha256_text(article_text), article_text)
+    return build_index([document], fake_embedder, IndexSettings("fake", 80))
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The bundled all-MiniLM-L6-v2, shared by every test of the session."""
+    return load_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def article_index_dir(tmp_path_factory, real_embedder) -> Path:
+    """The article indexed on disk with the real model, once per session (tests must not change it)."""
+    from embeddings.engine import Engine
+
+    directory = tmp_path_factory.mktemp("article") / "index"
+    Engine(directory, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder).build([ARTICLE])
+    return directory

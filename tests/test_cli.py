@@ -1,0 +1,175 @@
+"""Every CLI command through click's runner, with the real model, and the bad inputs users give."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+from .conftest import ARTICLE, ARTICLE_DEV
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture
+def run(real_embedder, monkeypatch, tmp_path):
+    """Invoke citebot with args (and optional input) in an empty working directory, without .env."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("CITEBOT_")]:
+        monkeypatch.delenv(name)
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def index_copy(article_index_dir, tmp_path) -> Path:
+    directory = tmp_path / "index"
+    shutil.copytree(article_index_dir, directory)
+    return directory
+
+
+def test_index_builds_then_says_nothing_changed(run, tmp_path):
+    first = run("index", ARTICLE, "--index", tmp_path / "ix")
+    assert first.exit_code == 0 and "Indexed 1 file(s)" in first.output
+    again = run("index", "--index", tmp_path / "ix")
+    assert again.exit_code == 0 and "up to date" in again.output
+
+
+def test_index_rebuilds_when_a_source_changes(run, tmp_path):
+    source = tmp_path / "notes.md"
+    source.write_text("The kettle boils at noon. The cat sleeps.\n", encoding="utf-8")
+    run("index", source, "--index", tmp_path / "ix")
+    source.write_text("The kettle boils at dawn. The cat sleeps.\n", encoding="utf-8")
+    stale = run("ask", "When does the kettle boil?", "--index", tmp_path / "ix")
+    assert "has changed since it was indexed" in stale.stderr and "noon" in stale.stdout
+    rebuilt = run("index", "--index", tmp_path / "ix")
+    assert "has changed since it was indexed" in rebuilt.output
+    assert "dawn" in run("ask", "When does the kettle boil?", "--index", tmp_path / "ix").stdout
+
+
+def test_ask_quotes_the_article_with_the_sentence_marked(run, index_copy):
+    result = run("ask", "What treaty is about to expire?", "--index", index_copy)
+    assert result.exit_code == 0
+    assert "¶ 7" in result.output
+    assert "**The New Strategic Arms Reduction Treaty, known as New START," in result.output
+
+
+def test_ask_json_follows_the_contract(run, index_copy, article_text):
+    result = run("ask", "Who rejected Russia's condition?", "--json", "-k", "2", "--index", index_copy)
+    data = json.loads(result.stdout)
+    assert data["question"] == "Who rejected Russia's condition?" and data["answered"] is True
+    assert len(data["passages"]) == 2
+    top = data["passages"][0]
+    assert article_text[top["start"] : top["end"]] == top["text"]
+    assert "Ukrainian leadership" in article_text[top["highlight"]["start"] : top["highlight"]["end"]]
+    assert top["source"] == str(ARTICLE) and top["paragraph"] == 4
+
+
+def test_ask_reads_questions_from_standard_input(run, index_copy):
+    result = run("ask", "-", "--json", "--index", index_copy, input="Who congratulated Trump?\n\nWhat weapons does New START limit?\n")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["question"] for a in lines] == ["Who congratulated Trump?", "What weapons does New START limit?"]
+
+
+def test_ask_says_when_the_text_does_not_hold_the_answer(run, index_copy):
+    result = run("ask", "How do I bake sourdough bread?", "--index", index_copy)
+    assert result.exit_code == 0
+    assert result.output.startswith("The text does not seem to answer that")
+    assert result.output.count("¶") == 1  # only the nearest passage is offered
+
+
+def test_chat_answers_each_piped_line_and_its_commands(run, index_copy):
+    result = run("chat", "--index", index_copy, input=":help\n:k 1\nWho congratulated Trump?\n:bogus\n\n:quit\nnever asked\n")
+    assert result.exit_code == 0
+    assert ":quit" in result.output and "showing 1 passage(s)" in result.output
+    assert "**Russian President Vladimir Putin extended his congratulations" in result.output
+    assert result.output.count("¶") == 1
+    assert "unknown command :bogus" in result.output
+    assert "never asked" not in result.output
+
+
+def test_chat_ends_at_end_of_input(run, index_copy):
+    result = run("chat", "--index", index_copy, input="Where is the inauguration?")
+    assert result.exit_code == 0 and "inauguration in Washington" in result.output
+
+
+def test_eval_prints_the_figures_and_writes_results(run, tmp_path):
+    out = tmp_path / "results.jsonl"
+    result = run("eval", ARTICLE_DEV, "--out", out, "--json")
+    figures = json.loads(result.stdout)
+    assert figures["hit_at_1"] >= 0.9 and figures["highlight_hit_at_1"] >= 0.8
+    assert figures["abstained_unanswerable"] >= 2 / 3 and figures["abstained_answerable"] == 0
+    assert figures["verbatim_errors"] == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 13 and {"doc_id", "q", "question", "answered", "passages"} <= set(rows[0])
+    table = run("eval", ARTICLE_DEV)
+    assert "hit@1                    1.000" in table.output and "mean passage words" in table.output
+
+
+@pytest.mark.parametrize("question", ["", "   \t"])
+def test_an_empty_question_exits_2_without_a_traceback(run, index_copy, question):
+    result = run("ask", question, "--index", index_copy)
+    assert result.exit_code == 2
+    assert result.stderr == "error: the question is empty: ask something about the text\n"
+
+
+def test_a_huge_question_is_answered_with_a_note(run, index_copy):
+    result = run("ask", "Which treaty limits warheads? " * 4000, "--json", "--index", index_copy)
+    assert result.exit_code == 0 and "cut to its first 1000 characters" in result.stderr
+    assert json.loads(result.stdout)["passages"]
+
+
+def test_a_missing_index_says_how_to_build_one(run, tmp_path):
+    result = run("ask", "anything", "--index", tmp_path / "none")
+    assert result.exit_code == 1
+    assert f"no index at {tmp_path / 'none'}: build one with `citebot index" in result.stderr
+
+
+def test_a_corrupt_index_names_the_file_and_is_left_alone(run, index_copy):
+    vectors = index_copy / "vectors.faiss"
+    vectors.write_bytes(vectors.read_bytes()[:-10])
+    before = vectors.read_bytes()
+    result = run("ask", "anything", "--index", index_copy)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{vectors} is truncated or altered" in result.stderr
+    assert vectors.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(None, "no such file"), (b"\x7fELF\x00\x01", "binary file"), ("café".encode("latin-1"), "is not UTF-8")],
+)
+def test_bad_input_files_are_named(run, tmp_path, content, message):
+    path = tmp_path / "input.txt"
+    if content is not None:
+        path.write_bytes(content)
+    result = run("index", path, "--index", tmp_path / "ix")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {path}") and message in result.stderr
+    assert not (tmp_path / "ix").exists()
+
+
+def test_a_bad_setting_is_explained(run, index_copy, monkeypatch):
+    monkeypatch.setenv("CITEBOT_TOP_K", "many")
+    result = run("ask", "x", "--index", index_copy)
+    assert result.exit_code == 1 and "CITEBOT_TOP_K='many' is not a valid int" in result.stderr
+
+
+def test_the_console_script_answers_a_piped_chat(article_index_dir):
+    script = Path(sys.executable).with_name("citebot")
+    result = subprocess.run(
+        [script, "chat", "--index", article_index_dir],
+        input="What is set to expire on February 5, 2026?\n",
+        capture_output=True, text=True, timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "New START" in result.stdout and result.stderr == ""

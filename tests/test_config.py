@@ -1,0 +1,50 @@
+"""Settings: flags over the environment over .env, with clear errors."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in ("CITEBOT_TOP_K", "CITEBOT_INDEX_DIR", "CITEBOT_MAX_WORDS", "CITEBOT_MIN_SIMILARITY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults():
+    assert load_settings() == Settings()
+
+
+def test_flags_beat_environment_beat_dotenv(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("CITEBOT_TOP_K=4\nCITEBOT_MAX_WORDS=60\nCITEBOT_INDEX_DIR=~/ix\n")
+    assert load_settings().top_k == 4 and load_settings().max_words == 60
+    assert load_settings().index_dir == Path.home() / "ix"
+    monkeypatch.setenv("CITEBOT_TOP_K", "5")
+    assert load_settings().top_k == 5
+    assert load_settings(top_k=6).top_k == 6
+    assert load_settings(top_k=None).top_k == 5
+
+
+def test_an_explicit_env_file_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match="no such settings file"):
+        load_settings(tmp_path / "missing.env")
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [("CITEBOT_TOP_K", "0", "must be at least 1"), ("CITEBOT_MIN_SIMILARITY", "high", "not a valid float"),
+     ("CITEBOT_LOG_LEVEL", "LOUD", "must be DEBUG")],
+)
+def test_bad_values_are_refused_with_their_name(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name}={value!r}.*{message}"):
+        load_settings()
+
+
+def test_every_setting_is_documented_in_env_example():
+    example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
+    for field in Settings.__dataclass_fields__:
+        assert f"CITEBOT_{field.upper()}=" in example

@@ -1,0 +1,68 @@
+"""Answering: verbatim quotes, highlights inside them, no repeated text, and honest abstention."""
+
+import json
+
+import pytest
+
+from embeddings.evaluate import normalize
+from embeddings.retrieval import MAX_QUESTION_CHARS, EmptyQuestionError, answer_question, clean_question
+
+
+def test_quotes_are_verbatim_with_the_highlight_inside(fake_index, fake_embedder):
+    answer = answer_question(fake_index, fake_embedder, "When does the New START treaty expire?", k=5)
+    text = fake_index.documents[0].text
+    assert answer.passages and "New START" in answer.passages[0].text
+    for quote in answer.passages:
+        assert text[quote.start : quote.end] == quote.text
+        assert quote.start <= quote.highlight.start < quote.highlight.end <= quote.end
+    assert [q.score for q in answer.passages] == sorted((q.score for q in answer.passages), reverse=True)
+
+
+def test_returned_passages_never_overlap(fake_index, fake_embedder):
+    answer = answer_question(fake_index, fake_embedder, "Putin Ukraine Russia Trump", k=10)
+    spans = sorted((q.start, q.end) for q in answer.passages)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+
+
+@pytest.mark.parametrize("question", ["", "   ", "?!", "\x00\x01", "\u200b\u200b"])
+def test_a_question_without_words_is_refused(fake_index, fake_embedder, question):
+    with pytest.raises(EmptyQuestionError):
+        answer_question(fake_index, fake_embedder, question)
+
+
+def test_a_huge_question_is_cut_with_a_note(fake_index, fake_embedder):
+    answer = answer_question(fake_index, fake_embedder, "treaty " * 20_000)
+    assert answer.notes == [f"the question was cut to its first {MAX_QUESTION_CHARS} characters"]
+    assert len(fake_embedder.encoded[-1]) == MAX_QUESTION_CHARS
+    assert answer.passages
+
+
+def test_control_characters_and_odd_spacing_are_cleaned():
+    assert clean_question("\tWho\x00  won?\n") == ("Who won?", [])
+
+
+def test_answer_json_contract(fake_index, fake_embedder):
+    data = json.loads(json.dumps(answer_question(fake_index, fake_embedder, "nuclear arms").to_dict()))
+    assert set(data) == {"question", "answered", "passages"}
+    assert set(data["passages"][0]) == {"text", "start", "end", "paragraph", "score", "highlight", "source"}
+    assert set(data["passages"][0]["highlight"]) == {"start", "end"}
+
+
+@pytest.mark.model
+def test_the_real_model_answers_the_article_dev_set(article_index_dir, real_embedder):
+    from embeddings.store import load_index
+
+    from .conftest import ARTICLE_DEV
+
+    index = load_index(article_index_dir)
+    record = json.loads(ARTICLE_DEV.read_text().splitlines()[0])
+    for question in record["questions"]:
+        answer = answer_question(index, real_embedder, question["q"], k=3)
+        if question["answers"]:
+            assert answer.answered, question["q"]
+            top = answer.passages[0]
+            highlighted = index.documents[0].text[top.highlight.start : top.highlight.end]
+            assert any(normalize(a) in normalize(highlighted) for a in question["answers"]), question["q"]
+        else:
+            assert not answer.answered, question["q"]
+            assert answer.passages, "an abstention still offers the nearest passage"

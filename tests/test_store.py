@@ -1,0 +1,119 @@
+"""The index directory: round trip, atomic replacement, and detection of damage and staleness."""
+
+import json
+
+import numpy as np
+import pytest
+
+from embeddings.store import (
+    CorruptIndexError,
+    Document,
+    IndexNotFoundError,
+    IndexSettings,
+    StaleIndexError,
+    build_index,
+    load_index,
+    read_manifest,
+    save_index,
+    sha256_text,
+    stale_reasons,
+)
+
+
+def test_round_trip_keeps_everything(fake_index, fake_embedder, tmp_path):
+    save_index(fake_index, tmp_path / "index")
+    loaded = load_index(tmp_path / "index")
+    assert loaded.documents == fake_index.documents
+    assert np.array_equal(loaded.sentences, fake_index.sentences)
+    assert np.array_equal(loaded.passages, fake_index.passages)
+    assert loaded.vectors.ntotal == len(loaded.sentences)
+    query = fake_embedder.encode(["New START treaty"])
+    assert np.array_equal(loaded.vectors.search(query, 3)[1], fake_index.vectors.search(query, 3)[1])
+    assert np.array_equal(loaded.lexical.scores("treaty"), fake_index.lexical.scores("treaty"))
+    assert loaded.settings == fake_index.settings
+
+
+def test_manifest_records_model_chunking_and_sources(fake_index, tmp_path):
+    save_index(fake_index, tmp_path / "index")
+    manifest = read_manifest(tmp_path / "index")
+    assert manifest["model"] == {"name": "fake", "dimension": 64}
+    assert manifest["chunking"]["max_words"] == 80
+    assert manifest["documents"][0]["sha256"] == sha256_text(fake_index.documents[0].text)
+    assert "vectors.faiss" in manifest["files"]
+
+
+def test_saving_over_an_index_replaces_it_and_leaves_no_temporary_files(fake_index, fake_embedder, tmp_path):
+    save_index(fake_index, tmp_path / "index")
+    other = build_index([Document("b.txt", sha256_text("Other text."), "Other text.")], fake_embedder, fake_index.settings)
+    save_index(other, tmp_path / "index")
+    assert [p.name for p in tmp_path.iterdir()] == ["index"]
+    assert load_index(tmp_path / "index").documents[0].source == "b.txt"
+
+
+def test_a_failed_save_leaves_the_previous_index_whole(fake_index, fake_embedder, tmp_path):
+    save_index(fake_index, tmp_path / "index")
+    broken = build_index(fake_index.documents, fake_embedder, fake_index.settings)
+    broken.documents = [object()]  # cannot be written as JSON: the save fails midway
+    with pytest.raises(AttributeError):
+        save_index(broken, tmp_path / "index")
+    assert load_index(tmp_path / "index").documents == fake_index.documents
+    assert [p.name for p in tmp_path.iterdir()] == ["index"]
+
+
+def test_missing_index_is_reported(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        load_index(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "vectors.faiss").write_bytes((d / "vectors.faiss").read_bytes()[:100]), "vectors.faiss is truncated"),
+        (lambda d: (d / "passages.npy").unlink(), "passages.npy is missing"),
+        (lambda d: (d / "documents.jsonl").write_text((d / "documents.jsonl").read_text().replace("Putin", "Putix")),
+         "documents.jsonl is altered"),
+        (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json cannot be read"),
+        (lambda d: (d / "manifest.json").write_text('{"format": 1}'), "manifest.json is malformed"),
+        (lambda d: (d / "manifest.json").write_text('{"format": 99}'), "format 99"),
+    ],
+)
+def test_damage_is_detected_and_names_the_file(fake_index, tmp_path, damage, message):
+    directory = tmp_path / "index"
+    save_index(fake_index, directory)
+    damage(directory)
+    before = {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
+    with pytest.raises((CorruptIndexError, StaleIndexError), match=message) as raised:
+        load_index(directory)
+    assert "citebot index --index" in str(raised.value)
+    assert {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()} == before
+
+
+def test_swapped_files_are_detected(fake_index, tmp_path):
+    directory = tmp_path / "index"
+    save_index(fake_index, directory)
+    sentences, passages = directory / "sentences.npy", directory / "passages.npy"
+    a, b = sentences.read_bytes(), passages.read_bytes()
+    sentences.write_bytes(b)
+    passages.write_bytes(a)
+    with pytest.raises(CorruptIndexError, match=r"(sentences|passages)\.npy"):
+        load_index(directory)
+
+
+def test_stale_reasons_name_what_changed(fake_index, tmp_path):
+    save_index(fake_index, tmp_path / "index")
+    manifest = read_manifest(tmp_path / "index")
+    source = fake_index.documents[0].source
+    assert stale_reasons(manifest, fake_index.settings, {source: fake_index.documents[0].sha256}) == []
+    reasons = stale_reasons(manifest, IndexSettings("other-model", 50), {source: "0" * 64, "new.txt": "1" * 64})
+    assert any("other-model" in r for r in reasons)
+    assert any("max_words" in r for r in reasons)
+    assert any(r == f"{source} has changed since it was indexed" for r in reasons)
+    assert any(r == "new.txt is not indexed yet" for r in reasons)
+    assert stale_reasons(manifest, fake_index.settings, {})[0] == f"{source} is indexed but not among the sources"
+
+
+def test_no_pickle_anywhere_in_the_index(fake_index, tmp_path):
+    save_index(fake_index, tmp_path / "index")
+    for path in (tmp_path / "index").rglob("*.npy"):
+        np.load(path, allow_pickle=False)
+    assert json.loads((tmp_path / "index" / "manifest.json").read_text())["faiss"]["type"] == "IndexFlatIP"

@@ -1,0 +1,96 @@
+"""The chunker: sentences and passages are verbatim spans that never cut a sentence."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from embeddings.text import chunk, count_words, split_paragraphs, split_sentences
+
+
+def sentences_of(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_sentences(text)]
+
+
+def test_abbreviations_decimals_and_initials_do_not_end_sentences():
+    text = "Dr. Smith met J. R. Tolkien in the U.S. Senate at 3.5 p.m. sharp. Prices rose 2.5%. Then it rained."
+    assert sentences_of(text) == [
+        "Dr. Smith met J. R. Tolkien in the U.S. Senate at 3.5 p.m. sharp.",
+        "Prices rose 2.5%.",
+        "Then it rained.",
+    ]
+
+
+def test_a_number_ends_a_sentence():
+    assert sentences_of("The rate was 3.5. The next year it fell.") == ["The rate was 3.5.", "The next year it fell."]
+
+
+def test_closing_quotes_stay_with_their_sentence():
+    text = "He remarked, “We acknowledge it.” He also noted it! “Is it?” she asked."
+    assert sentences_of(text) == ["He remarked, “We acknowledge it.”", "He also noted it!", "“Is it?” she asked."]
+
+
+def test_lower_case_after_a_period_does_not_split():
+    assert sentences_of("See fig. 3 and cf. the notes. Done.") == ["See fig. 3 and cf. the notes.", "Done."]
+
+
+def test_paragraphs_one_a_line_or_separated_by_blank_lines():
+    assert split_paragraphs("One.\nTwo.\n\n") == [(0, 4), (5, 9)]
+    text = "First line\nof one paragraph.\n\n  Second.  \n\n\nThird."
+    assert [text[s:e] for s, e in split_paragraphs(text)] == ["First line\nof one paragraph.", "Second.", "Third."]
+
+
+def test_passages_stay_within_paragraphs_and_word_limit(article_text):
+    sentences, passages = chunk(article_text, 80)
+    assert len({s.paragraph for s in sentences}) == 9
+    for p in passages:
+        assert sentences[p.first].paragraph == sentences[p.last].paragraph == p.paragraph
+        assert count_words(article_text[p.start : p.end]) <= 80 or p.first == p.last
+
+
+def test_a_sentence_longer_than_the_limit_is_kept_whole():
+    long = "word " * 100 + "end."
+    sentences, passages = chunk(long + " Short one.", 80)
+    assert [(p.first, p.last) for p in passages] == [(0, 0), (1, 1)]
+    assert passages[0].end == sentences[0].end
+
+
+def test_passages_start_at_every_sentence_unless_contained_in_the_previous():
+    text = " ".join(f"Sentence number {i} has five words." for i in range(6))  # 6 words each
+    _, passages = chunk(text, 18)
+    assert [(p.first, p.last) for p in passages] == [(0, 2), (1, 3), (2, 4), (3, 5)]
+
+
+def test_a_byte_order_mark_is_not_quoted():
+    sentences, _ = chunk("\ufeffHello there. Bye.", 80)
+    assert sentences[0].start == 1
+
+
+text_pieces = st.sampled_from(
+    ["Mr. Smith", "U.S.", "3.14", "“Quoted.”", "Why?", "Yes!", "…", "\n", "\n\n", "  ", "\t", "word", "Émile",
+     "日本語。", "x.", ".", "'", "”", "(a)", "\u200b", "\u202e", "e\u0301", "🙂", "\r\n", "A. B."]
+)
+documents = st.one_of(st.text(max_size=400), st.lists(st.one_of(text_pieces, st.text(max_size=8)), max_size=60).map(" ".join))
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents, st.integers(min_value=1, max_value=90))
+def test_chunker_invariants(text, max_words):
+    sentences, passages = chunk(text, max_words)
+    for s in sentences:
+        piece = text[s.start : s.end]
+        assert piece and piece == piece.strip() and not piece[0].isspace()
+    # Sentences are in order and do not overlap.
+    assert all(a.end <= b.start for a, b in zip(sentences, sentences[1:]))
+    # Every non-blank character is in some sentence.
+    covered = set()
+    for s in sentences:
+        covered.update(range(s.start, s.end))
+    assert all(i in covered for i, c in enumerate(text) if not c.isspace() and c != "\ufeff")
+    # Every sentence is in some passage; a passage is whole sentences of one paragraph.
+    assert {i for p in passages for i in range(p.first, p.last + 1)} == set(range(len(sentences)))
+    boundaries = {s.start for s in sentences}, {s.end for s in sentences}
+    for p in passages:
+        assert p.start in boundaries[0] and p.end in boundaries[1]
+        assert (p.start, p.end) == (sentences[p.first].start, sentences[p.last].end)
+        assert len({sentences[i].paragraph for i in range(p.first, p.last + 1)}) == 1
+        words = count_words(text[p.start : p.end])
+        assert words <= max_words or p.first == p.last
