@@ -30,7 +30,7 @@ eval: install
 	$(BIN)/citebot eval bench/data/squad_dev_20x30.jsonl
 
 calibrate: install
-	$(BIN)/python bench/calibrate.py
+	PYTHONPATH=. $(BIN)/python bench/calibrate.py
 
 clean:
 	rm -rf $(VENV) data/index *.egg-info .pytest_cache .hypothesis

@@ -1,8 +1,9 @@
-"""Calibrate the abstention threshold (the best sentence's cosine) on the dev sets.
+"""Calibrate abstention: where answerable and off-topic questions fall in similarity and confidence.
 
-Answerable: each question asked of its own document. Unanswerable: each SQuAD question asked of the
-next document in the file (off-topic by construction), plus the questions marked unanswerable.
-Prints both distributions and, for candidate thresholds, how often each kind would be abstained on.
+Answerable: each question asked of its own document. Off-topic: each SQuAD question asked of the next
+document in the file (unanswerable by construction, and hard: it shares words with the text), plus the
+questions marked unanswerable. For a few coverage weights, prints how often each kind would be abstained
+on at each threshold (confidence = best sentence cosine + weight * coverage of the answering sentence).
 
     .venv/bin/python bench/calibrate.py [QA.jsonl ...]
 """
@@ -16,33 +17,45 @@ import numpy as np
 
 from embeddings.encoder import DEFAULT_MODEL, load_embedder
 from embeddings.evaluate import read_qa_file
-from embeddings.retrieval import answer_question
+from embeddings.retrieval import RetrievalSettings, answer_question
 from embeddings.store import Document, IndexSettings, build_index, sha256_text
 
 DATA = Path(__file__).parent / "data"
 
 
-def main(paths: list[Path]) -> None:
+def measure(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
+    """(similarity, coverage) rows for answerable and for off-topic questions."""
     embedder = load_embedder(DEFAULT_MODEL)
     settings = IndexSettings(DEFAULT_MODEL, 80)
-    answerable, unanswerable = [], []
+    answerable, off_topic = [], []
     for path in paths:
         records = list(read_qa_file(path))
-        indexes = [build_index([Document(r["doc_id"], sha256_text(r["text"]), r["text"])], embedder, settings) for r in records]
+        indexes = [
+            build_index([Document(r["doc_id"], sha256_text(r["text"]), r["text"])], embedder, settings)
+            for r in records
+        ]
         for i, record in enumerate(records):
             for question in record["questions"]:
-                own = answer_question(indexes[i], embedder, question["q"]).similarity
-                (answerable if question["answers"] else unanswerable).append(own)
+                own = answer_question(indexes[i], embedder, question["q"])
+                (answerable if question["answers"] else off_topic).append((own.similarity, own.coverage))
                 if len(records) > 1 and question["answers"]:
-                    other = indexes[(i + 1) % len(records)]
-                    unanswerable.append(answer_question(other, embedder, question["q"]).similarity)
-    answerable, unanswerable = np.array(answerable), np.array(unanswerable)
-    for name, values in (("answerable", answerable), ("unanswerable", unanswerable)):
-        q = np.percentile(values, [1, 5, 25, 50, 75, 95, 99])
-        print(f"{name:13s} n={len(values):4d} percentiles 1/5/25/50/75/95/99: " + " ".join(f"{v:.3f}" for v in q))
-    print("threshold  abstains on answerable  abstains on unanswerable")
-    for threshold in np.arange(0.10, 0.41, 0.025):
-        print(f"{threshold:9.3f}  {np.mean(answerable < threshold):22.3f}  {np.mean(unanswerable < threshold):24.3f}")
+                    other = answer_question(indexes[(i + 1) % len(records)], embedder, question["q"])
+                    off_topic.append((other.similarity, other.coverage))
+    return np.array(answerable), np.array(off_topic)
+
+
+def main(paths: list[Path]) -> None:
+    answerable, off_topic = measure(paths)
+    chosen = RetrievalSettings()
+    print(f"{len(answerable)} answerable and {len(off_topic)} off-topic questions; "
+          f"citebot uses weight {chosen.coverage_weight} and threshold {chosen.min_confidence}")
+    for weight in (0.0, 0.2, 0.3):
+        yes = answerable[:, 0] + weight * answerable[:, 1]
+        no = off_topic[:, 0] + weight * off_topic[:, 1]
+        print(f"\ncoverage weight {weight}: lowest answerable confidence {yes.min():.3f}")
+        print("threshold  abstains on answerable  abstains on off-topic")
+        for threshold in np.arange(0.25, 0.551, 0.05):
+            print(f"{threshold:9.2f}  {np.mean(yes < threshold):22.3f}  {np.mean(no < threshold):21.3f}")
 
 
 if __name__ == "__main__":

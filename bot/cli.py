@@ -130,7 +130,7 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
         else:
             if question == "-":
                 click.echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
-            click.echo(format_answer(answer, settings.min_similarity, _styled()))
+            click.echo(format_answer(answer, settings.min_confidence, _styled()))
 
 
 @cli.command()
@@ -186,7 +186,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             click.echo(f"note: {note}")
         if not interactive:
             click.echo(f"Q: {answer.question}")
-        click.echo(format_answer(answer, settings.min_similarity, _styled()) + "\n")
+        click.echo(format_answer(answer, settings.min_confidence, _styled()) + "\n")
 
 
 @cli.command("eval")

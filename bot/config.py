@@ -28,7 +28,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     max_words: int = 80
     top_k: int = 3
-    min_similarity: float = RetrievalSettings.min_similarity
+    min_confidence: float = RetrievalSettings.min_confidence
     log_level: str = "WARNING"
 
     def index_settings(self) -> IndexSettings:
@@ -37,7 +37,7 @@ class Settings:
 
     def retrieval_settings(self) -> RetrievalSettings:
         """The settings that decide how answers are picked."""
-        return RetrievalSettings(min_similarity=self.min_similarity)
+        return RetrievalSettings(min_confidence=self.min_confidence)
 
 
 def load_settings(env_file: Path | None = None, **flags: object) -> Settings:

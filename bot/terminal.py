@@ -14,7 +14,7 @@ def format_answer(answer: Answer, threshold: float, styled: bool) -> str:
     lines = []
     if not answer.answered:
         lines.append(
-            f"The text does not seem to answer that (best match {answer.similarity:.2f}, "
+            f"The text does not seem to answer that (confidence {answer.confidence:.2f}, "
             f"below {threshold:.2f}). The nearest passage:"
         )
     quotes = answer.passages if answer.answered else answer.passages[:1]

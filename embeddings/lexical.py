@@ -53,11 +53,11 @@ class LexicalIndex:
         return self._retriever.get_scores_from_ids(ids).astype(np.float32)
 
     def idf(self, terms: list[str]) -> np.ndarray:
-        """Inverse document frequency of each stemmed term (0 for a term not in the index)."""
+        """Inverse document frequency of each stemmed term; a term the index lacks has the highest."""
         indptr = self._retriever.scores["indptr"]
         vocab = self._retriever.vocab_dict
         n = self.size
-        df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else n for t in terms], dtype=np.float64)
+        df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in terms], dtype=np.float64)
         return np.log1p((n - df + 0.5) / (df + 0.5))
 
     def save(self, directory: Path) -> None:

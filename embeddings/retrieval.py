@@ -28,15 +28,18 @@ class RetrievalSettings:
         dense_weight: weight of the z-scored best-sentence cosine in the fused score.
         lexical_weight: weight of the z-scored BM25 score in the fused score.
         highlight_lexical_weight: weight of query-term coverage beside cosine when picking the sentence.
-        min_similarity: below this best-sentence cosine the question is taken as not answered.
-            Calibrated by bench/calibrate.py with all-MiniLM-L6-v2: at 0.30 none of 610 answerable dev
-            questions abstain, and 77% of 603 questions asked of an unrelated article do.
+        coverage_weight: weight of the answering sentence's query-term coverage in the confidence.
+        min_confidence: below this confidence (best sentence cosine + coverage_weight * coverage of the
+            answering sentence) the question is taken as not answered. Calibrated by bench/calibrate.py
+            with all-MiniLM-L6-v2: at 0.40 none of 610 answerable dev questions abstain, and 92.5% of 603
+            questions asked of an unrelated article do.
     """
 
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     highlight_lexical_weight: float = 1.0
-    min_similarity: float = 0.30
+    coverage_weight: float = 0.2
+    min_confidence: float = 0.40
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,18 @@ class Quote:
 
 @dataclass(frozen=True)
 class Answer:
-    """The passages that answer a question, best first, or the nearest ones when answered is False."""
+    """The passages that answer a question, best first, or the nearest ones when answered is False.
+
+    similarity is the best sentence's cosine, coverage the idf-weighted share of the question's terms in
+    the top passage's answering sentence, confidence their weighted sum that decides answered.
+    """
 
     question: str
     answered: bool
     passages: list[Quote]
     similarity: float = 0.0
+    coverage: float = 0.0
+    confidence: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -112,7 +121,7 @@ def answer_question(
     """
     query, notes = clean_question(question)
     if len(index.passages) == 0:
-        return Answer(question, False, [], 0.0, notes + ["the index holds no text"])
+        return Answer(question, False, [], notes=notes + ["the index holds no text"])
     query_vector = embedder.encode([query])[0]
     query_terms = sorted(set(tokenize(query)))
     pool = _candidates(index, query_vector, query)
@@ -130,12 +139,15 @@ def answer_question(
         picked.append((int(first), int(last), float(fused[row])))
         if len(picked) == k:
             break
-    quotes = [
+    quoted = [
         _quote(index, first, last, score, sentence_cosine, query_terms, term_idf, settings)
         for first, last, score in picked
     ]
+    quotes = [quote for quote, _ in quoted]
     similarity = float(max(sentence_cosine.values()))
-    return Answer(question, similarity >= settings.min_similarity, quotes, similarity, notes)
+    coverage = quoted[0][1]
+    confidence = float(similarity + settings.coverage_weight * coverage)
+    return Answer(question, confidence >= settings.min_confidence, quotes, similarity, coverage, confidence, notes)
 
 
 def _candidates(index: Index, query_vector: np.ndarray, query: str) -> np.ndarray:
@@ -180,20 +192,21 @@ def _quote(
     query_terms: list[str],
     term_idf: np.ndarray,
     settings: RetrievalSettings,
-) -> Quote:
+) -> tuple[Quote, float]:
+    """The quote of sentences first..last, and the share of the question's terms its highlight holds."""
     doc, start, _, paragraph = index.sentences[first]
     end = index.sentences[last][2]
     document = index.documents[doc]
     total_idf = term_idf.sum()
 
-    def sentence_score(s: int) -> float:
+    def coverage(s: int) -> float:
         _, s_start, s_end, _ = index.sentences[s]
         terms = set(tokenize(document.text[s_start:s_end]))
-        coverage = sum(w for t, w in zip(query_terms, term_idf) if t in terms) / total_idf if total_idf else 0.0
-        return sentence_cosine[s] + settings.highlight_lexical_weight * coverage
+        return sum(w for t, w in zip(query_terms, term_idf) if t in terms) / total_idf if total_idf else 0.0
 
-    best = max(range(first, last + 1), key=sentence_score)
+    best = max(range(first, last + 1), key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage(s))
     highlight = Highlight(int(index.sentences[best][1]), int(index.sentences[best][2]))
-    return Quote(
+    quote = Quote(
         document.text[start:end], int(start), int(end), int(paragraph), round(score, 4), highlight, document.source
     )
+    return quote, float(coverage(best))

@@ -10,7 +10,7 @@ from bot.config import ConfigError, Settings, load_settings
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    for name in ("CITEBOT_TOP_K", "CITEBOT_INDEX_DIR", "CITEBOT_MAX_WORDS", "CITEBOT_MIN_SIMILARITY"):
+    for name in ("CITEBOT_TOP_K", "CITEBOT_INDEX_DIR", "CITEBOT_MAX_WORDS", "CITEBOT_MIN_CONFIDENCE"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -35,7 +35,7 @@ def test_an_explicit_env_file_must_exist(tmp_path):
 
 @pytest.mark.parametrize(
     "name, value, message",
-    [("CITEBOT_TOP_K", "0", "must be at least 1"), ("CITEBOT_MIN_SIMILARITY", "high", "not a valid float"),
+    [("CITEBOT_TOP_K", "0", "must be at least 1"), ("CITEBOT_MIN_CONFIDENCE", "high", "not a valid float"),
      ("CITEBOT_LOG_LEVEL", "LOUD", "must be DEBUG")],
 )
 def test_bad_values_are_refused_with_their_name(monkeypatch, name, value, message):

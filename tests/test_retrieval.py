@@ -66,3 +66,18 @@ def test_the_real_model_answers_the_article_dev_set(article_index_dir, real_embe
         else:
             assert not answer.answered, question["q"]
             assert answer.passages, "an abstention still offers the nearest passage"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "question, answered",
+    [
+        ("Who rejected the condition?", True),  # worded like the text, low cosine
+        ("Who is the president of France?", False),  # "president" is in the text, "France" is not
+        ("What is the weather today?", False),
+    ],
+)
+def test_abstention_weighs_the_question_words_the_text_lacks(article_index_dir, real_embedder, question, answered):
+    from embeddings.store import load_index
+
+    assert answer_question(load_index(article_index_dir), real_embedder, question).answered is answered
