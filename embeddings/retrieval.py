@@ -124,17 +124,17 @@ def answer_question(
         return Answer(question, False, [], notes=notes + ["the index holds no text"])
     query_vector = embedder.encode([query])[0]
     query_terms = sorted(set(tokenize(query)))
-    pool = _candidates(index, query_vector, query)
+    lexical = index.lexical.scores(query)
+    pool = _candidates(index, query_vector, lexical)
     sentence_cosine = _sentence_cosines(index, pool, query_vector)
     passages = index.passages[pool]
     dense = np.array([max(sentence_cosine[s] for s in range(first, last + 1)) for *_, first, last in passages])
-    lexical = index.lexical.scores(query)[pool]
-    fused = settings.dense_weight * _zscore(dense) + settings.lexical_weight * _zscore(lexical)
+    fused = settings.dense_weight * _zscore(dense) + settings.lexical_weight * _zscore(lexical[pool])
     term_idf = index.lexical.idf(query_terms)
     picked: list[tuple[int, int, float]] = []  # (first sentence, last sentence, score)
     for row in np.argsort(-fused, kind="stable"):
         *_, first, last = passages[row]
-        if any(first <= l and f <= last for f, l, _ in picked):
+        if any(first <= shown_last and shown_first <= last for shown_first, shown_last, _ in picked):
             continue  # overlaps a better passage: its text is already shown
         picked.append((int(first), int(last), float(fused[row])))
         if len(picked) == k:
@@ -150,7 +150,7 @@ def answer_question(
     return Answer(question, confidence >= settings.min_confidence, quotes, similarity, coverage, confidence, notes)
 
 
-def _candidates(index: Index, query_vector: np.ndarray, query: str) -> np.ndarray:
+def _candidates(index: Index, query_vector: np.ndarray, lexical: np.ndarray) -> np.ndarray:
     """Passage rows worth scoring: those holding the nearest sentences and the best BM25 ones."""
     n_passages = len(index.passages)
     if n_passages <= CANDIDATES:
@@ -166,7 +166,6 @@ def _candidates(index: Index, query_vector: np.ndarray, query: str) -> np.ndarra
         while row >= 0 and last[row] >= sentence:
             holding.add(row)
             row -= 1
-    lexical = index.lexical.scores(query)
     best_lexical = np.argpartition(-lexical, CANDIDATES - 1)[:CANDIDATES]
     return np.array(sorted(holding | set(best_lexical.tolist())), dtype=np.int64)
 

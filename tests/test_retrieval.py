@@ -81,3 +81,20 @@ def test_abstention_weighs_the_question_words_the_text_lacks(article_index_dir, 
     from embeddings.store import load_index
 
     assert answer_question(load_index(article_index_dir), real_embedder, question).answered is answered
+
+
+def test_a_large_corpus_is_searched_through_candidates(fake_embedder):
+    from embeddings.retrieval import CANDIDATES
+    from embeddings.store import Document, IndexSettings, build_index, sha256_text
+
+    paragraphs = [f"Paragraph {i} talks about item{i} and the weather. It has a second sentence." for i in range(800)]
+    paragraphs[613] = "The lighthouse keeper polished the brass lamp every evening. Ships passed safely."
+    text = "\n".join(paragraphs)
+    index = build_index([Document("big.txt", sha256_text(text), text)], fake_embedder, IndexSettings("fake", 80))
+    assert len(index.passages) > CANDIDATES
+    answer = answer_question(index, fake_embedder, "Who polished the brass lamp?", k=3)
+    assert answer.passages[0].paragraph == 614
+    assert answer.passages[0].text.startswith("The lighthouse keeper")
+    assert answer.passages[0].highlight.end - answer.passages[0].highlight.start == len(
+        "The lighthouse keeper polished the brass lamp every evening."
+    )
