@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import DEFAULT_MODEL, load_embedder
-from embeddings.evaluate import read_qa_file
+from embeddings.evaluate import index_record, read_qa_file
 from embeddings.retrieval import RetrievalSettings, answer_question
-from embeddings.store import Document, IndexSettings, build_index, sha256_text
+from embeddings.store import IndexSettings
 
 DATA = Path(__file__).parent / "data"
 
@@ -30,10 +30,7 @@ def measure(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     answerable, off_topic = [], []
     for path in paths:
         records = list(read_qa_file(path))
-        indexes = [
-            build_index([Document(r["doc_id"], sha256_text(r["text"]), r["text"])], embedder, settings)
-            for r in records
-        ]
+        indexes = [index_record(record, embedder, settings) for record in records]
         for i, record in enumerate(records):
             for question in record["questions"]:
                 own = answer_question(indexes[i], embedder, question["q"])

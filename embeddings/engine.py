@@ -68,14 +68,14 @@ class Engine:
         documents = [read_document(path) for path in expand_paths(paths)]
         sources = {d.source: d.sha256 for d in documents}
         try:
-            reasons = stale_reasons(read_manifest(self.index_dir), self.index_settings, sources)
+            manifest = read_manifest(self.index_dir)
+            reasons = stale_reasons(manifest, self.index_settings, sources)
         except IndexNotFoundError:
             reasons = ["there is no index yet"]
         except StaleIndexError as error:
             reasons = [str(error)]
         if not reasons and not force:
-            counts = read_manifest(self.index_dir)["counts"]
-            return BuildReport(False, counts["documents"], counts["passages"], [])
+            return BuildReport(False, manifest["counts"]["documents"], manifest["counts"]["passages"], [])
         index = build_index(documents, self.embedder, self.index_settings, progress=progress)
         save_index(index, self.index_dir)
         with self._lock:

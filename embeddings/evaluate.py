@@ -10,7 +10,7 @@ from pathlib import Path
 
 from embeddings.encoder import Embedder
 from embeddings.retrieval import Answer, RetrievalSettings, answer_question
-from embeddings.store import Document, IndexSettings, build_index, sha256_text
+from embeddings.store import Document, Index, IndexSettings, build_index, sha256_text
 from embeddings.text import count_words
 
 K = 5
@@ -60,6 +60,12 @@ def read_qa_file(path: Path) -> Iterator[dict]:
             yield record
 
 
+def index_record(record: dict, embedder: Embedder, settings: IndexSettings) -> Index:
+    """Index the text of one QA record on its own, in memory, named by its doc_id."""
+    text = record["text"]
+    return build_index([Document(str(record.get("doc_id", "")), sha256_text(text), text)], embedder, settings)
+
+
 def evaluate(
     path: Path,
     embedder: Embedder,
@@ -81,8 +87,7 @@ def evaluate(
     for record in read_qa_file(path):
         documents += 1
         text = record["text"]
-        source = str(record.get("doc_id", documents))
-        index = build_index([Document(source, sha256_text(text), text)], embedder, index_settings)
+        index = index_record(record, embedder, index_settings)
         for question in record["questions"]:
             answer = answer_question(index, embedder, question["q"], K, retrieval)
             answers = [normalize(a) for a in question["answers"]]
