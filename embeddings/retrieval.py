@@ -198,14 +198,14 @@ def _quote(
     document = index.documents[doc]
     total_idf = term_idf.sum()
 
-    def coverage(s: int) -> float:
-        _, s_start, s_end, _ = index.sentences[s]
-        terms = set(tokenize(document.text[s_start:s_end]))
-        return sum(w for t, w in zip(query_terms, term_idf) if t in terms) / total_idf if total_idf else 0.0
-
-    best = max(range(first, last + 1), key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage(s))
+    coverage = {}
+    for s in range(first, last + 1):
+        terms = set(tokenize(document.text[index.sentences[s][1] : index.sentences[s][2]]))
+        held = sum(w for t, w in zip(query_terms, term_idf) if t in terms)
+        coverage[s] = float(held / total_idf) if total_idf else 0.0
+    best = max(coverage, key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage[s])
     highlight = Highlight(int(index.sentences[best][1]), int(index.sentences[best][2]))
     quote = Quote(
         document.text[start:end], int(start), int(end), int(paragraph), round(score, 4), highlight, document.source
     )
-    return quote, float(coverage(best))
+    return quote, coverage[best]
