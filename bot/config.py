@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -20,9 +20,17 @@ class ConfigError(ValueError):
     """A setting has a value citebot cannot use."""
 
 
+TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+def _env(name: str, default: object, secret: bool = False):
+    """A field read from the environment variable name instead of CITEBOT_<FIELD>."""
+    return field(default=default, repr=not secret, metadata={"env": name})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Every setting of citebot; each field is also the environment variable CITEBOT_<FIELD>."""
+    """Every setting of citebot; each field is the environment variable CITEBOT_<FIELD> unless it names another."""
 
     index_dir: Path = PROJECT_ROOT / "data" / "index"
     model: str = DEFAULT_MODEL
@@ -30,6 +38,17 @@ class Settings:
     top_k: int = 3
     min_confidence: float = RetrievalSettings.min_confidence
     log_level: str = "WARNING"
+    telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
+    telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)
+    telegram_allowed_chats: tuple[int, ...] = ()
+    telegram_questions_per_minute: int = 10
+    telegram_poll_interval: float = 0.0
+    telegram_poll_timeout: float = 30.0
+    telegram_request_timeout: float = 10.0
+    telegram_webhook_url: str = ""
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+    telegram_webhook_secret: str = field(default="", repr=False)
 
     def index_settings(self) -> IndexSettings:
         """The settings that decide what an index holds."""
@@ -38,6 +57,11 @@ class Settings:
     def retrieval_settings(self) -> RetrievalSettings:
         """The settings that decide how answers are picked."""
         return RetrievalSettings(min_confidence=self.min_confidence)
+
+
+def env_name(spec: Field) -> str:
+    """The environment variable of a Settings field."""
+    return spec.metadata.get("env", f"CITEBOT_{spec.name.upper()}")
 
 
 def load_settings(env_file: Path | None = None, **flags: object) -> Settings:
@@ -49,26 +73,35 @@ def load_settings(env_file: Path | None = None, **flags: object) -> Settings:
     layered.update(os.environ)
     values = {}
     for spec in fields(Settings):
-        name = f"CITEBOT_{spec.name.upper()}"
+        name = env_name(spec)
         raw = flags.get(spec.name)
         origin = f"--{spec.name.replace('_', '-')}"
         if raw is None and layered.get(name, "").strip():
             raw, origin = layered[name].strip(), name
         if raw is not None:
-            values[spec.name] = _convert(spec.name, raw, origin)
+            values[spec.name] = _convert(spec, raw, origin)
     return Settings(**values)
 
 
-def _convert(name: str, raw: object, origin: str) -> object:
-    kind = type(getattr(Settings, name))
+def _convert(spec: Field, raw: object, origin: str) -> object:
+    name = spec.name
+    shown = "(hidden)" if not spec.repr else repr(raw)
     try:
-        value = kind(raw)
+        if spec.type == "tuple[int, ...]":
+            value = tuple(int(part) for part in str(raw).replace(";", ",").split(",") if part.strip())
+        else:
+            value = type(spec.default)(raw)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"{origin}={raw!r} is not a valid {kind.__name__}") from error
+        expected = "comma-separated list of chat ids" if spec.type == "tuple[int, ...]" else spec.type
+        raise ConfigError(f"{origin}={shown} is not a valid {expected}") from error
     if isinstance(value, Path):
         value = value.expanduser()
-    if name in ("max_words", "top_k") and value < 1:
-        raise ConfigError(f"{origin}={raw!r} must be at least 1")
+    if name in ("max_words", "top_k", "telegram_questions_per_minute") and value < 1:
+        raise ConfigError(f"{origin}={shown} must be at least 1")
+    if name.startswith("telegram_") and isinstance(value, float) and value < 0:
+        raise ConfigError(f"{origin}={shown} must not be negative")
+    if name == "telegram_webhook_port" and not 1 <= value <= 65535:
+        raise ConfigError(f"{origin}={shown} is not a port number")
     if name == "log_level" and str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"{origin}={raw!r} must be DEBUG, INFO, WARNING or ERROR")
+        raise ConfigError(f"{origin}={shown} must be DEBUG, INFO, WARNING or ERROR")
     return value.upper() if name == "log_level" else value

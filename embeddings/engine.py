@@ -21,6 +21,7 @@ from embeddings.store import (
     save_index,
     stale_reasons,
 )
+from embeddings.text import main_name, split_paragraphs, split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,26 @@ class BuildReport:
     documents: int
     passages: int
     reasons: list[str]
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document as a reader would name it."""
+
+    name: str
+    chars: int
+    paragraphs: int
+    opening: str
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    """What an index holds, for a front end's welcome and about texts."""
+
+    documents: list[DocumentInfo]
+    passages: int
+    model: str
+    sample_question: str | None
 
 
 class Engine:
@@ -95,10 +116,29 @@ class Engine:
                 if index.settings.model != self.index_settings.model:
                     raise StaleIndexError(
                         f"the index at {self.index_dir} was built with the model {index.settings.model}, "
-                        f"the setting is {self.index_settings.model}: rebuild it with `citebot index --index {self.index_dir}`"
+                        f"the setting is {self.index_settings.model}: "
+                        f"rebuild it with `citebot index --index {self.index_dir}`"
                     )
                 self._index = index
             return self._index
+
+    def describe(self) -> CorpusInfo:
+        """Name the indexed documents, their opening sentences and a question the text can answer."""
+        index = self.open()
+        documents = []
+        for document in index.documents:
+            paragraphs = split_paragraphs(document.text)
+            first = split_sentences(document.text, *paragraphs[0])[0] if paragraphs else (0, 0)
+            name = Path(document.source).name
+            documents.append(DocumentInfo(name, len(document.text), len(paragraphs), document.text[first[0]:first[1]]))
+        name = main_name(index.documents[0].text) if index.documents else None
+        sample = f"What does the text say about {name}?" if name else None
+        return CorpusInfo(documents, len(index.passages), index.settings.model, sample)
+
+    def warm_up(self) -> None:
+        """Open the index and load the model now rather than on the first question."""
+        self.open()
+        self.embedder.encode(["warm up"])
 
     def warnings(self) -> list[str]:
         """Ways the index differs from its source files on disk (it still answers from what it holds)."""

@@ -137,3 +137,25 @@ def _ends_sentence(text: str, mark: int, after: int, limit: int) -> bool:
     if len(word) == 1 and word.isalpha():  # an initial
         return False
     return word.lower() not in ABBREVIATIONS
+
+
+_NAME = re.compile(r"[A-Z][\w-]*(?:[’']s\b)?(?:[ \t]+[A-Z][\w-]*)*")
+
+
+def main_name(text: str) -> str | None:
+    """The capitalised name (e.g. "Security Council") that text mentions most often inside its sentences.
+
+    Sentence-initial words are skipped since their capital says nothing. Returns None when text has no name.
+    """
+    counts: dict[str, int] = {}
+    for start, end in split_paragraphs(text):
+        for s_start, s_end in split_sentences(text, start, end):
+            for match in _NAME.finditer(text, s_start, s_end):
+                name = re.sub(r"[’']s$", "", match.group())
+                if match.start() == s_start:
+                    name = name.split(None, 1)[1] if len(name.split(None, 1)) > 1 else ""
+                elif not text[match.start() - 1].isspace():
+                    continue
+                if name:
+                    counts[name] = counts.get(name, 0) + 1
+    return max(counts, key=lambda name: (counts[name], len(name)), default=None)

@@ -67,3 +67,21 @@ def article_index_dir(tmp_path_factory, real_embedder) -> Path:
     directory = tmp_path_factory.mktemp("article") / "index"
     Engine(directory, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder).build([ARTICLE])
     return directory
+
+
+@pytest.fixture(scope="session")
+def article_engine(article_index_dir, real_embedder):
+    """An Engine over the article index with the real model, shared by the session."""
+    from embeddings.engine import Engine
+
+    return Engine(article_index_dir, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+
+
+@pytest.fixture
+def bot_api():
+    """A Bot API server on 127.0.0.1, stopped after the test."""
+    from tests.fake_bot_api import FakeBotApi
+
+    api = FakeBotApi().start()
+    yield api
+    api.stop()

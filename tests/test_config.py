@@ -1,17 +1,18 @@
 """Settings: flags over the environment over .env, with clear errors."""
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, env_name, load_settings
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    for name in ("CITEBOT_TOP_K", "CITEBOT_INDEX_DIR", "CITEBOT_MAX_WORDS", "CITEBOT_MIN_CONFIDENCE"):
-        monkeypatch.delenv(name, raising=False)
+    for spec in fields(Settings):
+        monkeypatch.delenv(env_name(spec), raising=False)
 
 
 def test_defaults():
@@ -36,7 +37,9 @@ def test_an_explicit_env_file_must_exist(tmp_path):
 @pytest.mark.parametrize(
     "name, value, message",
     [("CITEBOT_TOP_K", "0", "must be at least 1"), ("CITEBOT_MIN_CONFIDENCE", "high", "not a valid float"),
-     ("CITEBOT_LOG_LEVEL", "LOUD", "must be DEBUG")],
+     ("CITEBOT_LOG_LEVEL", "LOUD", "must be DEBUG"), ("CITEBOT_TELEGRAM_WEBHOOK_PORT", "70000", "not a port"),
+     ("CITEBOT_TELEGRAM_ALLOWED_CHATS", "12,abc", "list of chat ids"),
+     ("CITEBOT_TELEGRAM_POLL_TIMEOUT", "-1", "must not be negative")],
 )
 def test_bad_values_are_refused_with_their_name(monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
@@ -46,5 +49,16 @@ def test_bad_values_are_refused_with_their_name(monkeypatch, name, value, messag
 
 def test_every_setting_is_documented_in_env_example():
     example = (Path(__file__).resolve().parents[1] / ".env.example").read_text()
-    for field in Settings.__dataclass_fields__:
-        assert f"CITEBOT_{field.upper()}=" in example
+    for spec in fields(Settings):
+        assert f"# {env_name(spec)}=" in example
+
+
+def test_telegram_settings_use_their_own_names_and_hide_the_token(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:secret")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://localhost:8081/bot")
+    monkeypatch.setenv("CITEBOT_TELEGRAM_ALLOWED_CHATS", "12, -100345")
+    settings = load_settings()
+    assert settings.telegram_bot_token == "123:secret" and "secret" not in repr(settings)
+    assert settings.telegram_api_base_url == "http://localhost:8081/bot"
+    assert settings.telegram_allowed_chats == (12, -100345)
+

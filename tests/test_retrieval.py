@@ -98,3 +98,11 @@ def test_a_large_corpus_is_searched_through_candidates(fake_embedder):
     assert answer.passages[0].highlight.end - answer.passages[0].highlight.start == len(
         "The lighthouse keeper polished the brass lamp every evening."
     )
+
+
+@pytest.mark.model
+def test_describe_names_the_article_and_a_question_it_answers(article_engine):
+    info = article_engine.describe()
+    assert [d.name for d in info.documents] == ["article.txt"] and info.passages > 5
+    assert info.documents[0].opening.startswith("Russian President Vladimir Putin extended")
+    assert article_engine.ask(info.sample_question).answered

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embeddings.text import chunk, count_words, split_paragraphs, split_sentences
+from embeddings.text import chunk, count_words, main_name, split_paragraphs, split_sentences
 
 
 def sentences_of(text: str) -> list[str]:
@@ -94,3 +94,9 @@ def test_chunker_invariants(text, max_words):
         assert len({sentences[i].paragraph for i in range(p.first, p.last + 1)}) == 1
         words = count_words(text[p.start : p.end])
         assert words <= max_words or p.first == p.last
+
+
+def test_main_name_is_the_most_mentioned_name_inside_sentences():
+    text = "Alice met Bob. Then Bob left with the Security Council. Bob is here. The end."
+    assert main_name(text) == "Bob"
+    assert main_name("no names here at all. none.") is None
