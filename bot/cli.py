@@ -149,7 +149,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         names = ", ".join(Path(d["source"]).name for d in manifest["documents"])
         click.echo(f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave.")
         # Load the model while the user types the first question.
-        threading.Thread(target=engine.embedder.encode, args=(["warm up"],), daemon=True).start()
+        threading.Thread(target=engine.warm_up, daemon=True).start()
     while True:
         try:
             line = input("> ") if interactive else sys.stdin.readline()
@@ -187,6 +187,35 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         if not interactive:
             click.echo(f"Q: {answer.question}")
         click.echo(format_answer(answer, settings.min_confidence, _styled()) + "\n")
+
+
+@cli.command()
+@index_option
+@click.option("--webhook", "webhook_url", metavar="URL", help="Take updates at this https URL instead of polling.")
+@click.option("--listen", help="Address the webhook server binds (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port the webhook server binds (default 8443).")
+@click.option("--secret-token", help="Secret Telegram must send with each webhook call (default: a random one).")
+def telegram(
+    index_dir: Path | None, webhook_url: str | None, listen: str | None, port: int | None, secret_token: str | None
+) -> None:
+    """Run the Telegram bot (token from TELEGRAM_BOT_TOKEN) until Ctrl-C."""
+    from bot import telegram_bot
+
+    settings = _settings(
+        index_dir=index_dir,
+        telegram_webhook_url=webhook_url,
+        telegram_webhook_listen=listen,
+        telegram_webhook_port=port,
+        telegram_webhook_secret=secret_token,
+    )
+    telegram_bot.check_settings(settings)
+    telegram_bot.protect_logs(settings.telegram_bot_token)
+    engine = _engine(settings)
+    _open(engine)
+    username = telegram_bot.verify_token(settings)
+    mode = f"webhook {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "long polling"
+    click.echo(f"citebot answers on Telegram as @{username} ({mode}); Ctrl-C stops it.", err=True)
+    telegram_bot.run(telegram_bot.build_application(settings, engine), settings)
 
 
 @cli.command("eval")
