@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
 
-.PHONY: install chat index test eval calibrate clean
+.PHONY: install chat index telegram test eval calibrate bench-telegram clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ index: install
 chat: index
 	$(BIN)/citebot chat
 
+# Needs TELEGRAM_BOT_TOKEN (in .env or the environment); see the README.
+telegram: index
+	$(BIN)/citebot telegram
+
 test: install
 	$(BIN)/python -m pytest
 
@@ -31,6 +35,9 @@ eval: install
 
 calibrate: install
 	PYTHONPATH=. $(BIN)/python bench/calibrate.py
+
+bench-telegram: index
+	PYTHONPATH=. $(BIN)/python bench/telegram_load.py
 
 clean:
 	rm -rf $(VENV) data/index *.egg-info .pytest_cache .hypothesis
