@@ -15,18 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.encoder import DEFAULT_MODEL, load_embedder
+from bot.config import load_settings
+from embeddings.encoder import load_embedder
 from embeddings.evaluate import index_record, read_qa_file
 from embeddings.retrieval import RetrievalSettings, answer_question
-from embeddings.store import IndexSettings
 
 DATA = Path(__file__).parent / "data"
 
 
 def measure(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     """(similarity, coverage) rows for answerable and for off-topic questions."""
-    embedder = load_embedder(DEFAULT_MODEL)
-    settings = IndexSettings(DEFAULT_MODEL, 80)
+    config = load_settings()  # the backend and cache of the user's settings (default: onnx)
+    embedder = load_embedder(config.model, config.backend, config.cache_dir)
+    settings = config.index_settings()
     answerable, off_topic = [], []
     for path in paths:
         records = list(read_qa_file(path))

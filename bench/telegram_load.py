@@ -65,7 +65,9 @@ def main() -> int:
             raise SystemExit(f"the bot exited: {bot.stderr.read().decode()}")
         print(f"bot ready after {time.monotonic() - started:.1f} s (process start, model load, first poll)")
         pool = questions()
-        plan = [(1000 + chat, pool[(chat + turn) % len(pool)]) for turn in range(args.questions) for chat in range(args.chats)]
+        plan = [
+            (1000 + chat, pool[(chat + turn) % len(pool)]) for turn in range(args.questions) for chat in range(args.chats)
+        ]
         asked = []
         first = time.monotonic()
         for number, (chat_id, text) in enumerate(plan):
@@ -91,7 +93,8 @@ def main() -> int:
     mode = f"{args.rate:g} questions/s" if args.rate else "all at once"
     print(f"{args.chats} chats x {args.questions} questions = {len(plan)} questions, {mode}")
     print(f"answered:         {answered} in {last - first:.2f} s = {answered / max(last - first, 1e-9):.1f} answers/s")
-    print(f"reply latency:    p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+    p50, p95, worst = cuts[49] * 1000, cuts[94] * 1000, max(latencies) * 1000
+    print(f"reply latency:    p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {worst:.0f} ms")
     print(f"lost:             {lost}")
     print(f"answered twice:   {twice}")
     return 0 if lost == 0 and twice == 0 else 1

@@ -13,7 +13,7 @@ import click
 
 from bot.config import DEFAULT_ARTICLE, ConfigError, Settings, load_settings
 from bot.terminal import format_answer
-from embeddings.encoder import ModelNotFoundError
+from embeddings.encoder import ModelNotFoundError, UnsupportedModelError
 from embeddings.engine import Engine
 from embeddings.evaluate import EvalFileError, evaluate
 from embeddings.retrieval import EmptyQuestionError
@@ -48,7 +48,9 @@ class CitebotGroup(click.Group):
             return super().invoke(ctx)
         except EmptyQuestionError as error:
             raise CitebotError(str(error), exit_code=2) from error
-        except (ConfigError, IndexStoreError, SourceError, ModelNotFoundError, EvalFileError) as error:
+        except (
+            ConfigError, IndexStoreError, SourceError, ModelNotFoundError, UnsupportedModelError, EvalFileError
+        ) as error:
             raise CitebotError(str(error)) from error
 
 
@@ -76,7 +78,9 @@ def _settings(**flags: object) -> Settings:
 
 
 def _engine(settings: Settings) -> Engine:
-    return Engine(settings.index_dir, settings.index_settings(), settings.retrieval_settings())
+    return Engine(
+        settings.index_dir, settings.index_settings(), settings.retrieval_settings(), cache_dir=settings.cache_dir
+    )
 
 
 def _open(engine: Engine) -> None:
@@ -94,18 +98,28 @@ def _open(engine: Engine) -> None:
 @index_option
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
 def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool) -> None:
-    """Build the index from text files and folders (default: what the index holds, else the bundled article)."""
+    """Index text, Markdown and HTML files and folders; only new and changed files are embedded again.
+
+    Without PATHS: the files and folders the index was built from (else the bundled article).
+    """
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
     if not paths:
         try:
-            paths = tuple(Path(d["source"]) for d in read_manifest(settings.index_dir)["documents"])
+            inputs = engine.inputs()
         except IndexStoreError:
-            paths = (DEFAULT_ARTICLE,)
+            inputs = [DEFAULT_ARTICLE]
+        for gone in [p for p in inputs if not p.exists()]:
+            click.echo(f"note: {gone} no longer exists; it leaves the index", err=True)
+        paths = tuple(p for p in inputs if p.exists())
+        if not paths:
+            raise CitebotError("none of the files the index was built from exists any more: name the files to index")
     report = engine.build(list(paths), force=force, progress=sys.stderr.isatty())
     what = f"{report.documents} file(s), {report.passages} passages"
     if report.built:
-        click.echo(f"Indexed {what} into {settings.index_dir} ({'; '.join(report.reasons)}).")
+        kept = report.documents - report.embedded
+        changes = f"{report.embedded} embedded, {kept} unchanged, {report.removed} removed"
+        click.echo(f"Indexed {what} into {settings.index_dir}: {changes} ({'; '.join(report.reasons)}).")
     else:
         click.echo(f"The index at {settings.index_dir} is up to date ({what}): nothing to do.")
 

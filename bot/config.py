@@ -8,9 +8,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from embeddings.encoder import DEFAULT_MODEL
+from embeddings.encoder import BACKENDS, DEFAULT_MODEL
 from embeddings.retrieval import RetrievalSettings
-from embeddings.store import IndexSettings
+from embeddings.store import VECTOR_INDEXES, IndexSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARTICLE = PROJECT_ROOT / "data" / "article.txt"
@@ -34,7 +34,10 @@ class Settings:
 
     index_dir: Path = PROJECT_ROOT / "data" / "index"
     model: str = DEFAULT_MODEL
+    backend: str = "onnx"
+    cache_dir: Path = PROJECT_ROOT / "data" / "models"
     max_words: int = 80
+    vector_index: str = "auto"
     top_k: int = 3
     min_confidence: float = RetrievalSettings.min_confidence
     log_level: str = "WARNING"
@@ -52,7 +55,7 @@ class Settings:
 
     def index_settings(self) -> IndexSettings:
         """The settings that decide what an index holds."""
-        return IndexSettings(self.model, self.max_words)
+        return IndexSettings(self.model, self.max_words, self.backend, self.vector_index)
 
     def retrieval_settings(self) -> RetrievalSettings:
         """The settings that decide how answers are picked."""
@@ -102,6 +105,10 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
         raise ConfigError(f"{origin}={shown} must not be negative")
     if name == "telegram_webhook_port" and not 1 <= value <= 65535:
         raise ConfigError(f"{origin}={shown} is not a port number")
+    if name == "vector_index" and value not in VECTOR_INDEXES:
+        raise ConfigError(f"{origin}={shown} must be one of {', '.join(VECTOR_INDEXES)}")
+    if name == "backend" and value not in BACKENDS:
+        raise ConfigError(f"{origin}={shown} must be one of {', '.join(BACKENDS)}")
     if name == "log_level" and str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{origin}={shown} must be DEBUG, INFO, WARNING or ERROR")
     return value.upper() if name == "log_level" else value

@@ -25,7 +25,6 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
-from telegram.request import HTTPXRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -37,6 +36,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.config import TELEGRAM_API, ConfigError, Settings
 from bot.telegram_format import about_text, answer_messages, help_text, plain, start_text
@@ -208,7 +208,8 @@ def verify_token(settings: Settings) -> str:
         return asyncio.run(get_me())
     except InvalidToken as error:
         # The library's message quotes the token; say what happened without it.
-        check = "@BotFather" if settings.telegram_api_base_url == TELEGRAM_API else "@BotFather and TELEGRAM_API_BASE_URL"
+        official = settings.telegram_api_base_url == TELEGRAM_API
+        check = "@BotFather" if official else "@BotFather and TELEGRAM_API_BASE_URL"
         raise ConfigError(
             f"the Bot API at {_shown_url(settings)} refused TELEGRAM_BOT_TOKEN: check it with {check}"
         ) from error.__cause__

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from embeddings.encoder import Embedder, load_embedder
@@ -14,6 +14,7 @@ from embeddings.store import (
     Index,
     IndexNotFoundError,
     IndexSettings,
+    IndexStoreError,
     StaleIndexError,
     build_index,
     load_index,
@@ -34,6 +35,8 @@ class BuildReport:
     documents: int
     passages: int
     reasons: list[str]
+    embedded: int = 0
+    removed: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,11 @@ class Engine:
         index_settings: IndexSettings,
         retrieval: RetrievalSettings = RetrievalSettings(),
         embedder: Embedder | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
+        """cache_dir holds the onnx backend's model export (default: models/ beside index_dir)."""
         self.index_dir = Path(index_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else self.index_dir.parent / "models"
         self.index_settings = index_settings
         self.retrieval = retrieval
         self._embedder = embedder
@@ -77,15 +83,21 @@ class Engine:
     def embedder(self) -> Embedder:
         """The embedding model (its weights load on first use)."""
         if self._embedder is None:
-            self._embedder = load_embedder(self.index_settings.model)
+            settings = self.index_settings
+            self._embedder = load_embedder(settings.model, settings.backend, self.cache_dir)
         return self._embedder
 
     def build(self, paths: list[Path], force: bool = False, progress: bool = False) -> BuildReport:
-        """Index the files at paths unless the index already holds exactly them with these settings.
+        """Index the files at paths (folders stand for the files below them), embedding only what changed.
+
+        Files the index holds unchanged keep their vectors, changed and new ones are embedded, files no
+        longer among paths drop out. Nothing happens when the index already holds exactly these files
+        with these settings; force rebuilds and re-embeds everything.
 
         Raises:
             SourceError: a file is missing, binary, not UTF-8 or too large.
         """
+        inputs = tuple(str(Path(path).resolve()) for path in paths)
         documents = [read_document(path) for path in expand_paths(paths)]
         sources = {d.source: d.sha256 for d in documents}
         try:
@@ -97,11 +109,30 @@ class Engine:
             reasons = [str(error)]
         if not reasons and not force:
             return BuildReport(False, manifest["counts"]["documents"], manifest["counts"]["passages"], [])
-        index = build_index(documents, self.embedder, self.index_settings, progress=progress)
+        previous = None if force else self._previous()
+        held = {(d.source, d.sha256) for d in previous.documents} if previous else set()
+        index = build_index(documents, self.embedder, self.index_settings, progress, previous)
+        index = replace(index, inputs=inputs)
         save_index(index, self.index_dir)
         with self._lock:
             self._index = index
-        return BuildReport(True, len(documents), len(index.passages), reasons or ["rebuild asked for"])
+        embedded = sum((d.source, d.sha256) not in held for d in documents)
+        removed = len({source for source, _ in held} - sources.keys())
+        why = reasons or ["rebuild asked for"]
+        return BuildReport(True, len(documents), len(index.passages), why, embedded, removed)
+
+    def _previous(self) -> Index | None:
+        """The index on disk, if there is a sound one to take unchanged documents from."""
+        try:
+            return load_index(self.index_dir)
+        except IndexStoreError as error:
+            logger.info("not reusing the index at %s: %s", self.index_dir, error)
+            return None
+
+    def inputs(self) -> list[Path]:
+        """The files and folders the index was last built from."""
+        manifest = read_manifest(self.index_dir)
+        return [Path(p) for p in manifest.get("inputs") or [d["source"] for d in manifest["documents"]]]
 
     def open(self) -> Index:
         """Load the index once.
@@ -113,10 +144,12 @@ class Engine:
         with self._lock:
             if self._index is None:
                 index = load_index(self.index_dir)
-                if index.settings.model != self.index_settings.model:
+                built = (index.settings.model, index.settings.backend)
+                wanted = (self.index_settings.model, self.index_settings.backend)
+                if built != wanted:
                     raise StaleIndexError(
-                        f"the index at {self.index_dir} was built with the model {index.settings.model}, "
-                        f"the setting is {self.index_settings.model}: "
+                        f"the index at {self.index_dir} was built with the model {built[0]} ({built[1]} backend), "
+                        f"the settings say {wanted[0]} ({wanted[1]} backend): "
                         f"rebuild it with `citebot index --index {self.index_dir}`"
                     )
                 self._index = index

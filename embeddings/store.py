@@ -5,7 +5,7 @@ Layout (row number is the id everywhere):
     documents.jsonl  one {"source", "sha256", "text"} a line
     sentences.npy    int64 rows (document, start, end, paragraph)
     passages.npy     int64 rows (document, start, end, paragraph, first sentence, last sentence)
-    vectors.faiss    one vector a sentence
+    vectors.faiss    one vector a sentence: exact (flat) for small corpora, HNSW for large ones
     bm25/            one BM25 document a passage
 """
 
@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import faiss
@@ -30,10 +30,18 @@ from embeddings.text import chunk
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Bump when the chunker splits differently, so that old indexes are reported stale.
 CHUNKER_VERSION = 1
 MANIFEST = "manifest.json"
+VECTOR_INDEXES = ("auto", "flat", "hnsw")
+# "auto" searches exactly up to this many sentences (a few ms a search here) and builds HNSW above it.
+FLAT_LIMIT = 50_000
+# HNSW: links per vector, candidates kept while building and while searching; bench/scale.py measured
+# recall@10 and latency at 10k to 1M vectors for these.
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
 
 
 class IndexStoreError(Exception):
@@ -67,6 +75,8 @@ class IndexSettings:
 
     model: str
     max_words: int
+    backend: str = "onnx"
+    vector_index: str = "auto"
 
 
 @dataclass
@@ -80,6 +90,7 @@ class Index:
     passages: np.ndarray
     vectors: faiss.Index
     lexical: LexicalIndex
+    inputs: tuple[str, ...] = ()  # the files and folders it was built from, as given
 
 
 def sha256_text(text: str) -> str:
@@ -88,26 +99,101 @@ def sha256_text(text: str) -> str:
 
 
 def build_index(
-    documents: list[Document], embedder: Embedder, settings: IndexSettings, progress: bool = False
+    documents: list[Document],
+    embedder: Embedder,
+    settings: IndexSettings,
+    progress: bool = False,
+    previous: Index | None = None,
 ) -> Index:
-    """Chunk documents, embed their sentences and index their passages."""
-    sentence_rows, passage_rows = [], []
-    for doc_id, document in enumerate(documents):
+    """Chunk documents, embed their sentences and index their passages.
+
+    Documents that previous holds unchanged (same source and sha256, same model and chunking) keep their
+    sentences, passages and vectors; only the others are embedded.
+    """
+    kept = _reusable(previous, settings)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []  # sentences, passages, vectors
+    for document in documents:
+        old = kept.get((document.source, document.sha256))
+        if old is not None:
+            parts.append(_document_rows(previous, old))
+            continue
         sentences, passages = chunk(document.text, settings.max_words)
-        offset = len(sentence_rows)
-        sentence_rows.extend((doc_id, s.start, s.end, s.paragraph) for s in sentences)
-        passage_rows.extend(
-            (doc_id, p.start, p.end, p.paragraph, offset + p.first, offset + p.last) for p in passages
-        )
-    sentences = np.array(sentence_rows, dtype=np.int64).reshape(-1, 4)
-    passages = np.array(passage_rows, dtype=np.int64).reshape(-1, 6)
-    texts = [documents[d].text[s:e] for d, s, e, _ in sentences]
-    vectors = embedder.encode(texts, progress=progress) if texts else np.zeros((0, embedder.dimension), np.float32)
-    # Vectors are L2-normalised, so inner product is cosine similarity.
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
+        sentence_rows = [(0, s.start, s.end, s.paragraph) for s in sentences]
+        passage_rows = [(0, p.start, p.end, p.paragraph, p.first, p.last) for p in passages]
+        parts.append((
+            np.array(sentence_rows, dtype=np.int64).reshape(-1, 4),
+            np.array(passage_rows, dtype=np.int64).reshape(-1, 6),
+            None,
+        ))
+    texts = [documents[d].text[s:e] for d, (rows, _, vecs) in enumerate(parts) if vecs is None for _, s, e, _ in rows]
+    fresh = embedder.encode(texts, progress=progress) if texts else np.zeros((0, embedder.dimension), np.float32)
+    sentence_blocks, passage_blocks, vector_blocks = [], [], []
+    offset = used = 0
+    for doc_id, (sentences, passages, vectors) in enumerate(parts):
+        if vectors is None:
+            vectors, used = fresh[used : used + len(sentences)], used + len(sentences)
+        sentences, passages = sentences.copy(), passages.copy()
+        sentences[:, 0] = doc_id
+        passages[:, 0] = doc_id
+        passages[:, 4:6] += offset
+        offset += len(sentences)
+        sentence_blocks.append(sentences)
+        passage_blocks.append(passages)
+        vector_blocks.append(vectors)
+    sentences = np.concatenate(sentence_blocks) if parts else np.zeros((0, 4), np.int64)
+    passages = np.concatenate(passage_blocks) if parts else np.zeros((0, 6), np.int64)
+    dimension = fresh.shape[1] if texts else (previous.dimension if kept else embedder.dimension)
+    vectors = np.concatenate(vector_blocks) if parts else np.zeros((0, dimension), np.float32)
+    index = vector_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.vector_index)
     lexical = LexicalIndex.build([documents[d].text[s:e] for d, s, e, *_ in passages])
-    return Index(settings, vectors.shape[1], documents, sentences, passages, index, lexical)
+    built = replace(settings, vector_index=describe_vector_index(index)["type"])
+    return Index(built, vectors.shape[1], documents, sentences, passages, index, lexical)
+
+
+def vector_index(vectors: np.ndarray, kind: str = "auto") -> faiss.Index:
+    """A FAISS index of vectors: flat (exact) or HNSW; "auto" picks by their number."""
+    if kind not in VECTOR_INDEXES:
+        raise ValueError(f"unknown vector index {kind!r}: use one of {', '.join(VECTOR_INDEXES)}")
+    if kind == "auto":
+        kind = "flat" if len(vectors) <= FLAT_LIMIT else "hnsw"
+    # Vectors are L2-normalised, so inner product is cosine similarity.
+    if kind == "flat":
+        index = faiss.IndexFlatIP(vectors.shape[1])
+    else:
+        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    index.add(vectors)
+    return index
+
+
+def describe_vector_index(index: faiss.Index) -> dict:
+    """The manifest's record of a vector index: its kind and parameters."""
+    if isinstance(index, faiss.IndexHNSW):
+        hnsw = index.hnsw
+        return {"type": "hnsw", "metric": "inner product", "M": HNSW_M,
+                "ef_construction": hnsw.efConstruction, "ef_search": hnsw.efSearch}
+    return {"type": "flat", "metric": "inner product"}
+
+
+def _reusable(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:
+    """(source, sha256) -> document id in previous, for the documents whose rows can be kept."""
+    if previous is None:
+        return {}
+    same = (previous.settings.model, previous.settings.backend, previous.settings.max_words)
+    if same != (settings.model, settings.backend, settings.max_words):
+        return {}
+    return {(d.source, d.sha256): doc_id for doc_id, d in enumerate(previous.documents)}
+
+
+def _document_rows(index: Index, doc_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A document's sentence and passage rows (sentence numbers relative to the document) and vectors."""
+    rows = np.flatnonzero(index.sentences[:, 0] == doc_id)
+    first = int(rows[0]) if len(rows) else 0
+    passages = index.passages[index.passages[:, 0] == doc_id].copy()
+    passages[:, 4:6] -= first
+    vectors = index.vectors.reconstruct_n(first, len(rows)) if len(rows) else np.zeros((0, index.dimension), np.float32)
+    return index.sentences[rows], passages, vectors
 
 
 def save_index(index: Index, directory: Path) -> None:
@@ -136,16 +222,20 @@ def load_index(directory: Path) -> Index:
     manifest = read_manifest(directory)
     for name, expected in manifest["files"].items():
         _verify(directory, name, expected)
-    settings = IndexSettings(manifest["model"]["name"], manifest["chunking"]["max_words"])
+    model, faiss_record = manifest["model"], manifest["faiss"]
+    settings = IndexSettings(model["name"], manifest["chunking"]["max_words"], model["backend"], faiss_record["type"])
     dimension = manifest["model"]["dimension"]
     documents = [Document(**json.loads(line)) for line in _read_text(directory, "documents.jsonl").splitlines()]
     sentences = _load_array(directory, "sentences.npy", 4)
     passages = _load_array(directory, "passages.npy", 6)
     vectors = faiss.read_index(str(directory / "vectors.faiss"))
+    if isinstance(vectors, faiss.IndexHNSW):
+        vectors.hnsw.efSearch = int(faiss_record.get("ef_search", HNSW_EF_SEARCH))
     lexical = LexicalIndex.load(directory / "bm25")
     if vectors.ntotal != len(sentences) or vectors.d != dimension or lexical.size != len(passages):
         raise CorruptIndexError(f"the files in {directory} do not agree with each other; {_rebuild(directory)}")
-    return Index(settings, dimension, documents, sentences, passages, vectors, lexical)
+    inputs = tuple(manifest.get("inputs", ()))
+    return Index(settings, dimension, documents, sentences, passages, vectors, lexical, inputs)
 
 
 def read_manifest(directory: Path) -> dict:
@@ -163,7 +253,8 @@ def read_manifest(directory: Path) -> dict:
             f"{path} has index format {found!r}, this citebot reads format {FORMAT_VERSION}; {_rebuild(directory)}"
         )
     try:
-        manifest["model"]["name"], manifest["model"]["dimension"], manifest["chunking"]["max_words"]
+        manifest["model"]["name"], manifest["model"]["dimension"], manifest["model"]["backend"]
+        manifest["chunking"]["max_words"], manifest["faiss"]["type"]
         {d["source"]: d["sha256"] for d in manifest["documents"]}
         {name: (f["bytes"], f["sha256"]) for name, f in manifest["files"].items()}
         manifest["counts"]["documents"], manifest["counts"]["passages"]
@@ -177,6 +268,12 @@ def stale_reasons(manifest: dict, settings: IndexSettings, sources: dict[str, st
     reasons = []
     if manifest["model"]["name"] != settings.model:
         reasons.append(f"it was built with the model {manifest['model']['name']}, the setting is {settings.model}")
+    if manifest["model"]["backend"] != settings.backend:
+        reasons.append(
+            f"it was embedded with the {manifest['model']['backend']} backend, the setting is {settings.backend}"
+        )
+    if settings.vector_index not in ("auto", manifest["faiss"]["type"]):
+        reasons.append(f"its vectors are in a {manifest['faiss']['type']} index, the setting is {settings.vector_index}")
     chunking = {"max_words": settings.max_words, "chunker": CHUNKER_VERSION}
     if manifest["chunking"] != chunking:
         reasons.append(f"it was chunked with {manifest['chunking']}, the settings say {chunking}")
@@ -211,10 +308,13 @@ def _write(index: Index, directory: Path) -> None:
     }
     manifest = {
         "format": FORMAT_VERSION,
-        "model": {"name": index.settings.model, "dimension": index.dimension},
+        "model": {"name": index.settings.model, "backend": index.settings.backend, "dimension": index.dimension},
         "chunking": {"max_words": index.settings.max_words, "chunker": CHUNKER_VERSION},
-        "faiss": {"type": type(index.vectors).__name__, "metric": "inner product"},
-        "counts": {"documents": len(index.documents), "sentences": len(index.sentences), "passages": len(index.passages)},
+        "faiss": describe_vector_index(index.vectors),
+        "counts": {
+            "documents": len(index.documents), "sentences": len(index.sentences), "passages": len(index.passages)
+        },
+        "inputs": list(index.inputs),
         "documents": [{"source": d.source, "sha256": d.sha256, "chars": len(d.text)} for d in index.documents],
         "files": files,
     }

@@ -50,13 +50,13 @@ def article_text() -> str:
 def fake_index(fake_embedder, article_text):
     """The article indexed in memory with the fake embedder."""
     document = Document(str(ARTICLE), sha256_text(article_text), article_text)
-    return build_index([document], fake_embedder, IndexSettings("fake", 80))
+    return build_index([document], fake_embedder, IndexSettings("fake", 80, "fake"))
 
 
 @pytest.fixture(scope="session")
 def real_embedder():
-    """The bundled all-MiniLM-L6-v2, shared by every test of the session."""
-    return load_embedder(DEFAULT_MODEL)
+    """The bundled all-MiniLM-L6-v2 on the default (onnx) backend, shared by every test of the session."""
+    return load_embedder(DEFAULT_MODEL, "onnx", ROOT / "data" / "models")
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,40 @@ def test_index_rebuilds_when_a_source_changes(run, tmp_path):
     assert "dawn" in run("ask", "When does the kettle boil?", "--index", tmp_path / "ix").stdout
 
 
+def test_a_folder_of_text_markdown_and_html_updates_incrementally(run, tmp_path):
+    folder = tmp_path / "shelf"
+    folder.mkdir()
+    (folder / "kettle.txt").write_text("The kettle boils at noon. The cat sleeps.\n", encoding="utf-8")
+    (folder / "garden.md").write_text("# Garden\n\nThe garden has three apple trees.\n", encoding="utf-8")
+    (folder / "page.html").write_text(
+        "<html><head><title>x</title><script>var hidden = 1;</script></head><body><nav>Home</nav>"
+        "<p>The lighthouse keeper &amp; his dog live on the rock.</p></body></html>",
+        encoding="utf-8",
+    )
+    first = run("index", folder, "--index", tmp_path / "ix")
+    assert "Indexed 3 file(s)" in first.output and "3 embedded, 0 unchanged, 0 removed" in first.output
+    (folder / "kettle.txt").write_text("The kettle boils at dawn. The cat sleeps.\n", encoding="utf-8")
+    (folder / "garden.md").unlink()
+    update = run("index", "--index", tmp_path / "ix")  # no paths: the folder it was built from
+    assert "Indexed 2 file(s)" in update.output and "1 embedded, 1 unchanged, 1 removed" in update.output
+    answer = json.loads(run("ask", "Who lives on the rock?", "--json", "--index", tmp_path / "ix").stdout)
+    assert answer["passages"][0]["text"] == "The lighthouse keeper & his dog live on the rock."
+    assert answer["passages"][0]["source"] == str((folder / "page.html").resolve())
+    kettle = json.loads(run("ask", "When does the kettle boil?", "--json", "--index", tmp_path / "ix").stdout)
+    assert "dawn" in kettle["passages"][0]["text"] and kettle["passages"][0]["source"].endswith("kettle.txt")
+
+
+def test_index_drops_inputs_that_no_longer_exist(run, tmp_path):
+    kept, gone = tmp_path / "kept.txt", tmp_path / "gone.txt"
+    kept.write_text("The kettle boils at noon.\n", encoding="utf-8")
+    gone.write_text("The owl hoots at night.\n", encoding="utf-8")
+    run("index", kept, gone, "--index", tmp_path / "ix")
+    gone.unlink()
+    result = run("index", "--index", tmp_path / "ix")
+    assert f"note: {gone} no longer exists" in result.stderr
+    assert "Indexed 1 file(s)" in result.stdout and "0 embedded, 1 unchanged, 1 removed" in result.stdout
+
+
 def test_ask_quotes_the_article_with_the_sentence_marked(run, index_copy):
     result = run("ask", "What treaty is about to expire?", "--index", index_copy)
     assert result.exit_code == 0

@@ -90,7 +90,8 @@ def test_a_large_corpus_is_searched_through_candidates(fake_embedder):
     paragraphs = [f"Paragraph {i} talks about item{i} and the weather. It has a second sentence." for i in range(800)]
     paragraphs[613] = "The lighthouse keeper polished the brass lamp every evening. Ships passed safely."
     text = "\n".join(paragraphs)
-    index = build_index([Document("big.txt", sha256_text(text), text)], fake_embedder, IndexSettings("fake", 80))
+    document = Document("big.txt", sha256_text(text), text)
+    index = build_index([document], fake_embedder, IndexSettings("fake", 80, "fake"))
     assert len(index.passages) > CANDIDATES
     answer = answer_question(index, fake_embedder, "Who polished the brass lamp?", k=3)
     assert answer.passages[0].paragraph == 614

@@ -5,7 +5,10 @@ import json
 import numpy as np
 import pytest
 
+from embeddings import store
+from embeddings.engine import Engine
 from embeddings.store import (
+    FORMAT_VERSION,
     CorruptIndexError,
     Document,
     IndexNotFoundError,
@@ -36,7 +39,7 @@ def test_round_trip_keeps_everything(fake_index, fake_embedder, tmp_path):
 def test_manifest_records_model_chunking_and_sources(fake_index, tmp_path):
     save_index(fake_index, tmp_path / "index")
     manifest = read_manifest(tmp_path / "index")
-    assert manifest["model"] == {"name": "fake", "dimension": 64}
+    assert manifest["model"] == {"name": "fake", "backend": "fake", "dimension": 64}
     assert manifest["chunking"]["max_words"] == 80
     assert manifest["documents"][0]["sha256"] == sha256_text(fake_index.documents[0].text)
     assert "vectors.faiss" in manifest["files"]
@@ -73,7 +76,7 @@ def test_missing_index_is_reported(tmp_path):
         (lambda d: (d / "documents.jsonl").write_text((d / "documents.jsonl").read_text().replace("Putin", "Putix")),
          "documents.jsonl is altered"),
         (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json cannot be read"),
-        (lambda d: (d / "manifest.json").write_text('{"format": 1}'), "manifest.json is malformed"),
+        (lambda d: (d / "manifest.json").write_text(json.dumps({"format": FORMAT_VERSION})), "manifest.json is malformed"),
         (lambda d: (d / "manifest.json").write_text('{"format": 99}'), "format 99"),
     ],
 )
@@ -106,6 +109,7 @@ def test_stale_reasons_name_what_changed(fake_index, tmp_path):
     assert stale_reasons(manifest, fake_index.settings, {source: fake_index.documents[0].sha256}) == []
     reasons = stale_reasons(manifest, IndexSettings("other-model", 50), {source: "0" * 64, "new.txt": "1" * 64})
     assert any("other-model" in r for r in reasons)
+    assert any("embedded with the fake backend, the setting is onnx" in r for r in reasons)
     assert any("max_words" in r for r in reasons)
     assert any(r == f"{source} has changed since it was indexed" for r in reasons)
     assert any(r == "new.txt is not indexed yet" for r in reasons)
@@ -116,4 +120,48 @@ def test_no_pickle_anywhere_in_the_index(fake_index, tmp_path):
     save_index(fake_index, tmp_path / "index")
     for path in (tmp_path / "index").rglob("*.npy"):
         np.load(path, allow_pickle=False)
-    assert json.loads((tmp_path / "index" / "manifest.json").read_text())["faiss"]["type"] == "IndexFlatIP"
+    assert json.loads((tmp_path / "index" / "manifest.json").read_text())["faiss"]["type"] == "flat"
+
+
+def test_a_folder_update_embeds_only_what_changed(tmp_path, fake_embedder):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for n in range(20):
+        (folder / f"doc{n:02}.txt").write_text(f"Document {n} talks about topic{n}. It has a second sentence.\n")
+    engine = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder)
+    first = engine.build([folder])
+    assert (first.embedded, first.documents) == (20, 20) and len(fake_embedder.encoded) == 40
+    (folder / "doc03.txt").write_text("Document 3 now explains the zebra migration. Zebras walk far.\n")
+    (folder / "doc07.txt").unlink()
+    fake_embedder.encoded.clear()
+    update = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder).build([folder])
+    assert (update.embedded, update.removed, update.documents) == (1, 1, 19)
+    assert fake_embedder.encoded == ["Document 3 now explains the zebra migration.", "Zebras walk far."]
+    reopened = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder)
+    answer = reopened.ask("Where do zebras walk during the zebra migration?", k=1)
+    assert answer.passages[0].source == str((folder / "doc03.txt").resolve())
+    assert reopened.ask("What does document 12 talk about, topic12?", k=1).passages[0].source.endswith("doc12.txt")
+    sources = {d.source for d in load_index(tmp_path / "index").documents}
+    assert not any(s.endswith("doc07.txt") for s in sources) and len(sources) == 19
+    # Kept vectors are the ones first computed: the same question scores the same.
+    fresh = Engine(tmp_path / "fresh", IndexSettings("fake", 80, "fake"), embedder=fake_embedder)
+    fresh.build([folder])
+    assert fresh.ask("topic12", k=1) == reopened.ask("topic12", k=1)
+
+
+def test_hnsw_is_chosen_above_the_flat_limit_and_keeps_its_parameters(tmp_path, fake_embedder, monkeypatch):
+    text = " ".join(f"Sentence {n} is about item{n}." for n in range(300))
+    document = Document("many.txt", sha256_text(text), text)
+    monkeypatch.setattr(store, "FLAT_LIMIT", 100)  # the real limit wants 50,000 sentences
+    index = build_index([document], fake_embedder, IndexSettings("fake", 80, "fake"))
+    assert index.settings.vector_index == "hnsw"
+    save_index(index, tmp_path / "index")
+    faiss_record = read_manifest(tmp_path / "index")["faiss"]
+    assert faiss_record == {"type": "hnsw", "metric": "inner product", "M": store.HNSW_M,
+                            "ef_construction": store.HNSW_EF_CONSTRUCTION, "ef_search": store.HNSW_EF_SEARCH}
+    loaded = load_index(tmp_path / "index")
+    assert loaded.vectors.hnsw.efSearch == store.HNSW_EF_SEARCH
+    flat = build_index([document], fake_embedder, IndexSettings("fake", 80, "fake", "flat"))
+    assert flat.settings.vector_index == "flat"
+    query = fake_embedder.encode(["item42"])
+    assert loaded.vectors.search(query, 1)[1][0][0] == flat.vectors.search(query, 1)[1][0][0]
