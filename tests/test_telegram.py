@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -56,6 +57,26 @@ def odd_engine(tmp_path_factory, real_embedder):
     engine = Engine(source.parent / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
     engine.build([source])
     return engine
+
+
+class FaultyEngine:
+    """The article engine, slowed down, and failing on "boom" as a bug inside retrieval would."""
+
+    def __init__(self, engine: Engine, delay: float = 0.0) -> None:
+        self.engine = engine
+        self.delay = delay
+
+    def describe(self):
+        return self.engine.describe()
+
+    def warm_up(self) -> None:
+        self.engine.warm_up()
+
+    def ask(self, question: str, k: int = 3):
+        time.sleep(self.delay)
+        if question == "boom":
+            raise RuntimeError("retrieval broke")
+        return self.engine.ask(question, k)
 
 
 def test_a_private_question_is_answered_with_the_verbatim_quote(bot, api, article_text):
@@ -215,7 +236,8 @@ def test_missing_chat_action_and_commands_do_not_stop_answers(bot_api, article_e
     api = bot_api
     api.unsupported("sendChatAction")
     api.unsupported("setMyCommands")
-    with RunningBot(api, article_engine):
+    # Slow enough that "typing" goes out: an answer ready sooner cancels it, and it is never sent.
+    with RunningBot(api, FaultyEngine(article_engine, delay=0.5)):
         question = api.send(130, "Who did Putin congratulate?")
         assert CONGRATULATE in api.wait_for_replies(question)[0].text
     assert "setMyCommands" in api.calls and "sendChatAction" in api.calls
@@ -311,27 +333,9 @@ def test_citebot_telegram_runs_and_never_logs_the_token(tmp_path, article_index_
     assert TOKEN not in errors and TOKEN.split(":")[1] not in errors  # ... and never the token
 
 
-class FailingEngine:
-    """The article engine, except that asking "boom" fails as a bug inside retrieval would."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def describe(self):
-        return self.engine.describe()
-
-    def warm_up(self) -> None:
-        self.engine.warm_up()
-
-    def ask(self, question: str, k: int = 3):
-        if question == "boom":
-            raise RuntimeError("retrieval broke")
-        return self.engine.ask(question, k)
-
-
 def test_a_failure_inside_is_logged_with_its_chat_and_the_bot_carries_on(bot_api, article_engine, caplog):
     api = bot_api
-    with caplog.at_level(logging.ERROR, logger="bot.telegram_bot"), RunningBot(api, FailingEngine(article_engine)):
+    with caplog.at_level(logging.ERROR, logger="bot.telegram_bot"), RunningBot(api, FaultyEngine(article_engine)):
         broken = api.send(160, "boom")
         assert "something went wrong on my side" in api.wait_for_replies(broken)[0].text
         after = api.send(160, "Who did Putin congratulate?")
