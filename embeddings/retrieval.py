@@ -12,8 +12,10 @@ from embeddings.lexical import tokenize
 from embeddings.store import Index
 
 MAX_QUESTION_CHARS = 1000
-# Candidates taken from each side before fusion; small corpora are scored whole.
+# Corpora up to this many passages are scored whole; larger ones first take candidates from each side.
 CANDIDATES = 512
+# Nearest sentences asked of FAISS for a large corpus (HNSW explores at least this many).
+DENSE_CANDIDATES = 128
 
 
 class EmptyQuestionError(ValueError):
@@ -126,9 +128,13 @@ def answer_question(
     query_terms = sorted(set(tokenize(query)))
     lexical = index.lexical.scores(query)
     pool = _candidates(index, query_vector, lexical)
-    sentence_cosine = _sentence_cosines(index, pool, query_vector)
     passages = index.passages[pool]
-    dense = np.array([max(sentence_cosine[s] for s in range(first, last + 1)) for *_, first, last in passages])
+    # Each passage's sentences, one run after another; a passage's dense score is its best sentence's.
+    members, starts = _spans(passages[:, 4], passages[:, 5] + 1)
+    ids, inverse = np.unique(members, return_inverse=True)
+    cosines = index.vectors.reconstruct_batch(ids) @ query_vector
+    dense = np.maximum.reduceat(cosines[inverse], starts) if len(members) else np.zeros(0)
+    sentence_cosine = dict(zip(ids.tolist(), cosines.tolist()))
     fused = settings.dense_weight * _zscore(dense) + settings.lexical_weight * _zscore(lexical[pool])
     term_idf = index.lexical.idf(query_terms)
     picked: list[tuple[int, int, float]] = []  # (first sentence, last sentence, score)
@@ -155,26 +161,24 @@ def _candidates(index: Index, query_vector: np.ndarray, lexical: np.ndarray) -> 
     n_passages = len(index.passages)
     if n_passages <= CANDIDATES:
         return np.arange(n_passages)
-    _, nearest = index.vectors.search(query_vector.reshape(1, -1), min(CANDIDATES, index.vectors.ntotal))
+    _, nearest = index.vectors.search(query_vector.reshape(1, -1), min(DENSE_CANDIDATES, index.vectors.ntotal))
     nearest = nearest[0][nearest[0] >= 0]
-    # Passages are sorted by first sentence; a sentence lies in the passages starting at or before it.
-    first = index.passages[:, 4]
-    last = index.passages[:, 5]
-    holding = set()
-    for sentence in nearest:
-        row = int(np.searchsorted(first, sentence, side="right")) - 1
-        while row >= 0 and last[row] >= sentence:
-            holding.add(row)
-            row -= 1
+    # Passages are sorted by first sentence and by last (each window reaches at least as far as the one
+    # before), so the passages holding sentence s are the rows from the first ending at or after s to
+    # the last starting at or before it.
+    lo = np.searchsorted(index.passages[:, 5], nearest, side="left")
+    hi = np.searchsorted(index.passages[:, 4], nearest, side="right")
+    holding, _ = _spans(lo, np.maximum(hi, lo))
     best_lexical = np.argpartition(-lexical, CANDIDATES - 1)[:CANDIDATES]
-    return np.array(sorted(holding | set(best_lexical.tolist())), dtype=np.int64)
+    return np.union1d(holding, best_lexical)
 
 
-def _sentence_cosines(index: Index, pool: np.ndarray, query_vector: np.ndarray) -> dict[int, float]:
-    """Cosine of the question with every sentence of the pooled passages."""
-    ids = sorted({s for *_, first, last in index.passages[pool] for s in range(first, last + 1)})
-    vectors = index.vectors.reconstruct_batch(np.array(ids, dtype=np.int64))
-    return dict(zip(ids, (vectors @ query_vector).tolist()))
+def _spans(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The integers of every [start, end) run, concatenated, and where each run begins in the result."""
+    lengths = np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(lengths) else np.zeros(0, np.int64)
+    steps = np.arange(lengths.sum()) - np.repeat(offsets, lengths)
+    return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + steps, offsets
 
 
 def _zscore(values: np.ndarray) -> np.ndarray:

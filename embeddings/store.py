@@ -11,6 +11,7 @@ Layout (row number is the id everywhere):
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import threadpoolctl
 
 from embeddings.encoder import Embedder
 from embeddings.lexical import LexicalIndex
@@ -30,13 +32,19 @@ from embeddings.text import chunk
 
 logger = logging.getLogger(__name__)
 
+# Questions are answered on one thread each: after parallel work, idle OpenMP (FAISS) and OpenBLAS (numpy)
+# threads spin, and on a small machine they starve onnxruntime (measured on 2 cores: 24 ms a question on a
+# 5,000-passage index, 5 ms without them). Building an index takes every core again (see _all_cores).
+faiss.omp_set_num_threads(1)
+threadpoolctl.threadpool_limits(1, user_api="blas")
+
 FORMAT_VERSION = 2
 # Bump when the chunker splits differently, so that old indexes are reported stale.
 CHUNKER_VERSION = 1
 MANIFEST = "manifest.json"
 VECTOR_INDEXES = ("auto", "flat", "hnsw")
-# "auto" searches exactly up to this many sentences (a few ms a search here) and builds HNSW above it.
-FLAT_LIMIT = 50_000
+# "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
+FLAT_LIMIT = 20_000
 # HNSW: links per vector, candidates kept while building and while searching; bench/scale.py measured
 # recall@10 and latency at 10k to 1M vectors for these.
 HNSW_M = 32
@@ -163,8 +171,19 @@ def vector_index(vectors: np.ndarray, kind: str = "auto") -> faiss.Index:
         index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
-    index.add(vectors)
+    with _all_cores():
+        index.add(vectors)
     return index
+
+
+@contextlib.contextmanager
+def _all_cores():
+    """Let FAISS use every core while building, then go back to one thread for searching."""
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
 
 
 def describe_vector_index(index: faiss.Index) -> dict:

@@ -107,3 +107,21 @@ def test_describe_names_the_article_and_a_question_it_answers(article_engine):
     assert [d.name for d in info.documents] == ["article.txt"] and info.passages > 5
     assert info.documents[0].opening.startswith("Russian President Vladimir Putin extended")
     assert article_engine.ask(info.sample_question).answered
+
+
+def test_candidates_are_every_passage_holding_a_near_sentence(fake_embedder):
+    from embeddings.retrieval import CANDIDATES, DENSE_CANDIDATES, _candidates
+    from embeddings.store import Document, IndexSettings, build_index, sha256_text
+
+    paragraphs = [" ".join(f"Item {i}-{j} is short." for j in range(1 + i % 7)) for i in range(700)]
+    text = "\n".join(paragraphs)
+    document = Document("many.txt", sha256_text(text), text)
+    index = build_index([document], fake_embedder, IndexSettings("fake", 12, "fake"))
+    query = fake_embedder.encode(["item 5 short"])[0]
+    lexical = index.lexical.scores("item 5 short")
+    _, nearest = index.vectors.search(query.reshape(1, -1), DENSE_CANDIDATES)
+    first, last = index.passages[:, 4], index.passages[:, 5]
+    holding = {row for s in nearest[0] for row in range(len(first)) if first[row] <= s <= last[row]}
+    pool = set(_candidates(index, query, lexical).tolist())
+    assert holding <= pool and len(holding) > DENSE_CANDIDATES // 2
+    assert len(pool - holding) <= CANDIDATES  # the rest are BM25's best

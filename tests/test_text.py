@@ -94,6 +94,8 @@ def test_chunker_invariants(text, max_words):
         assert len({sentences[i].paragraph for i in range(p.first, p.last + 1)}) == 1
         words = count_words(text[p.start : p.end])
         assert words <= max_words or p.first == p.last
+    # Retrieval finds the passages holding a sentence by binary search: both ends must be sorted.
+    assert all(a.first < b.first and a.last <= b.last for a, b in zip(passages, passages[1:]))
 
 
 def test_main_name_is_the_most_mentioned_name_inside_sentences():
