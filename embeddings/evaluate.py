@@ -91,7 +91,7 @@ def evaluate(
         for question in record["questions"]:
             answer = answer_question(index, embedder, question["q"], K, retrieval)
             answers = [normalize(a) for a in question["answers"]]
-            rank = _hit_rank(answer, answers)
+            rank = hit_rank([p.text for p in answer.passages], answers)
             verbatim_errors += sum(text[p.start : p.end] != p.text for p in answer.passages)
             words.extend(count_words(p.text) for p in answer.passages)
             if answers:
@@ -117,9 +117,10 @@ def evaluate(
     )
 
 
-def _hit_rank(answer: Answer, answers: list[str]) -> int | None:
-    for rank, quote in enumerate(answer.passages, start=1):
-        if any(a in normalize(quote.text) for a in answers):
+def hit_rank(passages: list[str], answers: list[str]) -> int | None:
+    """The 1-based rank of the first passage holding one of the answers (already normalised), else None."""
+    for rank, text in enumerate(passages, start=1):
+        if any(a in normalize(text) for a in answers):
             return rank
     return None
 

@@ -1,0 +1,322 @@
+"""citebot's benchmarks, one command: speed of each backend, cold start, memory, scale, and a peer.
+
+    make bench                                   # everything (about 20 minutes here)
+    PYTHONPATH=. .venv/bin/python bench/run.py --quick   # scale up to 100k vectors, no peer
+
+Prints one markdown table a section and writes them all to bench/results/<date>.md:
+1. question latency in-process (embed, search, pick the sentence, format) for the onnx and torch
+   backends, beside a bare `SentenceTransformer.encode` of the same questions;
+2. index build throughput of each backend on the SQuAD dev texts twice over (5,054 passages), beside a
+   bare encode of the same sentences;
+3. cold start of `citebot ask` as a whole process, and resident memory of a running `citebot telegram`;
+4. FAISS at 10k, 100k and 1M vectors: flat against HNSW (build time, memory, search p50/p95, recall@10);
+5. the common LangChain recipe on the same dev sets (run from bench/.peer-venv; `make bench-peer-env`).
+Nothing is timed in the tests; this is where speed is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from bot.terminal import format_answer
+from embeddings.encoder import DEFAULT_MODEL, load_embedder, onnx_export_dir, resolve_model
+from embeddings.engine import Engine
+from embeddings.evaluate import hit_rank, index_record, normalize, read_qa_file
+from embeddings.retrieval import RetrievalSettings, answer_question
+from embeddings.store import HNSW_EF_SEARCH, IndexSettings, load_index, vector_index
+from embeddings.text import count_words
+from tests.fake_bot_api import TOKEN, FakeBotApi
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+SQUAD = DATA / "squad_dev_20x30.jsonl"
+ARTICLE_DEV = DATA / "article_dev.jsonl"
+ARTICLE = ROOT / "data" / "article.txt"
+CACHE = ROOT / "data" / "models"
+PEER_PYTHON = ROOT / "bench" / ".peer-venv" / "bin" / "python"
+CITEBOT = Path(sys.executable).parent / "citebot"
+BACKENDS = ("onnx", "torch")
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float]:
+    """p50 and p95 of seconds, in milliseconds."""
+    cuts = statistics.quantiles(seconds, n=100)
+    return cuts[49] * 1000, cuts[94] * 1000
+
+
+def table(title: str, header: list[str], rows: list[list]) -> str:
+    """A markdown table, numbers rounded for reading."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def sentence_transformer(backend: str):
+    """A bare SentenceTransformer of the bundled model: fp32 torch, or the same int8 ONNX file citebot runs."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    warnings.simplefilter("ignore")
+    if backend == "torch":
+        return SentenceTransformer(str(resolve_model(DEFAULT_MODEL)), device="cpu")
+    export = onnx_export_dir(DEFAULT_MODEL, CACHE)
+    config = json.loads((export / "citebot-onnx.json").read_text())
+    return SentenceTransformer(str(export), backend="onnx", model_kwargs={"file_name": config["file"]})
+
+
+def build_corpus(directory: Path, copies: int = 2) -> Path:
+    """The SQuAD dev texts, copies times over, one file a text."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for copy in range(copies):
+        for record in read_qa_file(SQUAD):
+            (directory / f"{copy}-{record['doc_id']}.txt").write_text(record["text"], encoding="utf-8")
+    return directory
+
+
+def all_questions() -> list[str]:
+    return [q["q"] for path in (SQUAD, ARTICLE_DEV) for record in read_qa_file(path) for q in record["questions"]]
+
+
+def engine(index_dir: Path, backend: str) -> Engine:
+    return Engine(index_dir, IndexSettings(DEFAULT_MODEL, 80, backend), RetrievalSettings(), cache_dir=CACHE)
+
+
+def speed(work: Path) -> tuple[str, str]:
+    """Sections 1 and 2: build throughput and question latency of each backend, with bare encodes beside."""
+    corpus = build_corpus(work / "corpus")
+    questions = all_questions()
+    build_rows, latency_rows = [], []
+    sentences: list[str] = []
+    for backend in BACKENDS:
+        engine(work / f"warm-{backend}", backend).build([ARTICLE])  # loads the model outside the timing
+        citebot = engine(work / f"squad-{backend}", backend)
+        started = time.perf_counter()
+        report = citebot.build([corpus])
+        seconds = time.perf_counter() - started
+        index = citebot.open()
+        sentences = [index.documents[d].text[s:e] for d, s, e, _ in index.sentences]
+        build_rows.append([f"citebot index, {backend}", report.passages, len(sentences), seconds,
+                           report.passages / seconds])
+        citebot.ask("warm up")
+        times = []
+        for question in questions:
+            started = time.perf_counter()
+            format_answer(citebot.ask(question, 3), 0.4, styled=False)
+            times.append(time.perf_counter() - started)
+        latency_rows.append([f"citebot question, {backend}", len(questions), *percentiles(times)])
+    for backend in BACKENDS:
+        model = sentence_transformer(backend)
+        model.encode(["warm up"])
+        started = time.perf_counter()
+        model.encode(sentences, batch_size=32)
+        seconds = time.perf_counter() - started
+        passages = build_rows[0][1]
+        build_rows.append([f"bare SentenceTransformer.encode, {backend}", passages, len(sentences), seconds,
+                           passages / seconds])
+        times = []
+        for question in questions:
+            started = time.perf_counter()
+            model.encode([question])
+            times.append(time.perf_counter() - started)
+        latency_rows.append([f"bare SentenceTransformer.encode, {backend}", len(questions), *percentiles(times)])
+    onnx_p50, torch_p50 = latency_rows[0][2], latency_rows[1][2]
+    onnx_rate, torch_rate = build_rows[0][4], build_rows[1][4]
+    latency_rows.append(["speed-up of citebot onnx over torch (p50)", "", torch_p50 / onnx_p50, ""])
+    build_rows.append(["speed-up of citebot onnx over torch", "", "", "", onnx_rate / torch_rate])
+    return (
+        table("1. Question latency in-process (ms; embed + search + sentence pick + format), 5,054-passage index",
+              ["what", "questions", "p50 ms", "p95 ms"], latency_rows),
+        table("2. Index build throughput (SQuAD dev texts x2)",
+              ["what", "passages", "sentences embedded", "seconds", "passages/s"], build_rows),
+    )
+
+
+def cold_start(work: Path) -> str:
+    """Section 3: a whole `citebot ask` process, and the memory of a running bot, for each backend."""
+    rows = []
+    question = "What treaty is about to expire?"
+    imports = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import bot.cli"], cwd=ROOT, check=True)
+        imports.append(time.perf_counter() - started)
+    rows.append(["python + citebot's imports (no model)", "", statistics.median(imports), ""])
+    for backend in BACKENDS:
+        index_dir = work / f"article-{backend}"
+        engine(index_dir, backend).build([ARTICLE])
+        env = {**os.environ, "CITEBOT_BACKEND": backend, "CITEBOT_INDEX_DIR": str(index_dir),
+               "CITEBOT_CACHE_DIR": str(CACHE)}
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([str(CITEBOT), "ask", question], env=env, check=True, capture_output=True)
+            runs.append(time.perf_counter() - started)
+        rows.append([f"citebot ask, {backend}", "", statistics.median(runs), f"{bot_memory(env):.0f}"])
+    return table("3. Cold start of `citebot ask` (median of 3) and resident memory of a running bot",
+                 ["what", "", "seconds", "bot RSS MB"], rows)
+
+
+def bot_memory(env: dict) -> float:
+    """Resident memory (MB) of `citebot telegram` after it has answered one question."""
+    api = FakeBotApi().start()
+    process = subprocess.Popen(
+        [str(CITEBOT), "telegram"], cwd=ROOT, stderr=subprocess.DEVNULL,
+        env={**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url},
+    )
+    try:
+        api.wait_for_replies(api.send(1, "Who did Putin congratulate?"), timeout=120)
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+        api.stop()
+
+
+def scale(work: Path, sizes: list[int]) -> str:
+    """Section 4: flat against HNSW on vectors drawn from real passage vectors, at each size."""
+    index = load_index(work / "squad-onnx")
+    half = len(index.sentences) // 2  # the corpus holds the texts twice; keep one copy
+    real = index.vectors.reconstruct_n(0, half)
+    queries = load_embedder(DEFAULT_MODEL, "onnx", CACHE).encode(all_questions())
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in sizes:
+        vectors = synthetic(real, n, rng)
+        built = {}
+        for kind in ("flat", "hnsw"):
+            started = time.perf_counter()
+            built[kind] = vector_index(vectors, kind)
+            seconds = time.perf_counter() - started
+            memory = faiss.serialize_index(built[kind]).nbytes / 2**20
+            times = []
+            for query in queries[:300]:
+                started = time.perf_counter()
+                built[kind].search(query.reshape(1, -1), 10)
+                times.append(time.perf_counter() - started)
+            _, found = built[kind].search(queries, 10)
+            if kind == "flat":
+                truth = found
+            recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]))
+            rows.append([f"{n:,}", kind, seconds, f"{memory:,.0f}", *percentiles(times), recall])
+        del built, vectors
+    return table(
+        f"4. FAISS at scale (vectors: sums of 3 real passage-sentence vectors plus noise; 300 real questions; "
+        f"HNSW M 32, efConstruction 80, efSearch {HNSW_EF_SEARCH})",
+        ["vectors", "index", "build s", "memory MB", "search p50 ms", "search p95 ms", "recall@10"], rows)
+
+
+def synthetic(real: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n unit vectors shaped like passage vectors: the sum of 3 random real sentence vectors, plus noise."""
+    out = np.empty((n, real.shape[1]), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        rows = min(100_000, n - start)
+        mixed = real[rng.integers(0, len(real), (rows, 3))].sum(axis=1)
+        mixed += 0.05 * rng.standard_normal(mixed.shape).astype(np.float32)
+        out[start : start + rows] = mixed / np.linalg.norm(mixed, axis=1, keepdims=True)
+    return out
+
+
+def peer(work: Path) -> str:
+    """Section 5: the LangChain recipe against citebot on the dev sets, per-document indexes as in eval."""
+    if not PEER_PYTHON.is_file():
+        return "### 5. Peer\n\nSkipped: bench/.peer-venv is missing; create it with `make bench-peer-env`.\n"
+    output = subprocess.run(
+        [str(PEER_PYTHON), str(ROOT / "bench" / "peer_langchain.py"), str(ARTICLE_DEV), str(SQUAD),
+         "--build", str(SQUAD), "--copies", "2"],
+        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""},
+    ).stdout
+    result = json.loads(output)
+    rows = []
+    for path in (ARTICLE_DEV, SQUAD):
+        mine = [q for q in result["questions"] if q["file"] == str(path) and q["answers"]]
+        hits = [hit_rank(q["passages"], [normalize(a) for a in q["answers"]]) == 1 for q in mine]
+        words = [count_words(p) for q in mine for p in q["passages"]]
+        rows.append([f"LangChain recipe, {path.name}", len(mine), float(np.mean(hits)), float(np.mean(words)),
+                     *percentiles([q["seconds"] for q in mine])])
+        rows.append([f"citebot (onnx), {path.name}", *citebot_on(path)])
+    build = result["build"]
+    corpus_passages = load_index(work / "squad-onnx").passages.shape[0]
+    build_rows = [["LangChain recipe: FAISS.from_texts", build["chunks"], build["seconds"]],
+                  ["citebot index (onnx)", corpus_passages, "see table 2"]]
+    return (table("5. Peer: the LangChain recipe (1,000/200-character chunks, FAISS, HuggingFaceEmbeddings) "
+                  "against citebot, same model, same questions",
+                  ["what", "answerable questions", "hit@1", "mean passage words", "query p50 ms", "query p95 ms"],
+                  rows)
+            + "\n" + table("5b. Peer build time on the SQuAD dev texts x2", ["what", "chunks/passages", "seconds"],
+                           build_rows))
+
+
+def citebot_on(path: Path) -> list:
+    """hit@1, mean passage words and question latency of citebot on a QA file, each document on its own."""
+    embedder = load_embedder(DEFAULT_MODEL, "onnx", CACHE)
+    settings = IndexSettings(DEFAULT_MODEL, 80, "onnx")
+    hits, words, times = [], [], []
+    for record in read_qa_file(path):
+        index = index_record(record, embedder, settings)
+        for question in record["questions"]:
+            if not question["answers"]:
+                continue
+            started = time.perf_counter()
+            answer = answer_question(index, embedder, question["q"], 5)
+            times.append(time.perf_counter() - started)
+            texts = [p.text for p in answer.passages]
+            hits.append(hit_rank(texts, [normalize(a) for a in question["answers"]]) == 1)
+            words.extend(count_words(t) for t in texts)
+    return [len(hits), float(np.mean(hits)), float(np.mean(words)), *percentiles(times)]
+
+
+def run_all(work: Path, sizes: list[int], sections: set[int]):
+    """Each asked-for section's table as soon as it is measured (4 and 5 need the index 1 and 2 build)."""
+    if sections & {1, 2, 4, 5}:
+        latency, build = speed(work)
+        yield from [t for n, t in ((1, latency), (2, build)) if n in sections]
+    if 3 in sections:
+        yield cold_start(work)
+    if 4 in sections:
+        yield scale(work, sizes)
+    if 5 in sections:
+        yield peer(work)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="scale up to 100k vectors and no peer")
+    parser.add_argument("--sections", default="1,2,3,4,5", help="which sections to run, e.g. 1,2")
+    args = parser.parse_args()
+    sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
+    sections = {int(n) for n in args.sections.split(",")} - ({5} if args.quick else set())
+    started = time.time()
+    tables = [f"Run of {datetime.date.today()} on {os.cpu_count()} cores ({' '.join(sys.argv[1:]) or 'full'})\n"]
+    with tempfile.TemporaryDirectory(prefix="citebot-bench-") as directory:
+        for table_text in run_all(Path(directory), sizes, sections):
+            print(table_text, flush=True)
+            tables.append(table_text)
+    tables.append(f"Total run time {time.time() - started:.0f} s.\n")
+    out = ROOT / "bench" / "results" / f"{datetime.datetime.now():%Y-%m-%d-%H%M}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(tables), encoding="utf-8")
+    print(f"written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
