@@ -207,3 +207,23 @@ def test_the_console_script_answers_a_piped_chat(article_index_dir):
     )
     assert result.returncode == 0, result.stderr
     assert "New START" in result.stdout and result.stderr == ""
+
+
+def test_answering_on_the_onnx_backend_never_imports_torch(article_index_dir):
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "sys.argv = ['citebot', 'ask', 'What treaty is about to expire?', '--index', sys.argv[1]]\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]\n"
+        "print('heavy modules:', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(article_index_dir)],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[1],
+    )
+    assert "New START" in result.stdout, result.stderr
+    assert "heavy modules: []" in result.stdout
