@@ -68,6 +68,10 @@ class StaleIndexError(IndexStoreError):
     """The index was built with other settings or from other versions of its sources."""
 
 
+class IndexWriteError(IndexStoreError):
+    """The index could not be written (a full disk, no permission); the previous one is untouched."""
+
+
 @dataclass(frozen=True)
 class Document:
     """A source text as indexed; quotes are slices of text."""
@@ -216,18 +220,48 @@ def _document_rows(index: Index, doc_id: int) -> tuple[np.ndarray, np.ndarray, n
 
 
 def save_index(index: Index, directory: Path) -> None:
-    """Write index to directory atomically: a crash leaves the previous index whole."""
+    """Write index to directory atomically: a crash leaves the previous index whole.
+
+    Raises:
+        IndexWriteError: the disk is full or not writable; the previous index is untouched.
+    """
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned_staging(directory)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-{os.getpid()}-", dir=directory.parent))
+    except OSError as error:
+        raise IndexWriteError(f"cannot write an index next to {directory}: {error.strerror or error}") from error
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; an index is as readable as its files
     try:
         _write(index, staging)
         _swap_into_place(staging, directory)
+    except OSError as error:
+        raise IndexWriteError(
+            f"writing the index at {directory} failed ({error.strerror or error}); the previous index is untouched"
+        ) from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_abandoned_staging(directory: Path) -> None:
+    """Delete staging directories left by builds that were killed (their process no longer exists)."""
+    for staging in directory.parent.glob(f".{directory.name}.tmp-*"):
+        pid = staging.name.removeprefix(f".{directory.name}.tmp-").split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def load_index(directory: Path) -> Index:

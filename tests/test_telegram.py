@@ -342,3 +342,18 @@ def test_a_failure_inside_is_logged_with_its_chat_and_the_bot_carries_on(bot_api
         assert CONGRATULATE in api.wait_for_replies(after)[0].text
     [record] = [r for r in caplog.records if r.name == "bot.telegram_bot"]
     assert "chat 160" in record.getMessage() and "retrieval broke" in str(record.exc_info[1])
+
+
+def test_one_user_flooding_does_not_starve_another(bot_api, article_engine):
+    api = bot_api
+    with RunningBot(api, article_engine):  # the default limit: 10 questions a user a minute
+        flood = [api.send(170, "Who did Putin congratulate?", user_id=170) for _ in range(40)]
+        other = api.send(171, "When does the Security Council meet?", user_id=171)
+        [answer] = api.wait_for_replies(other)
+        assert api.wait_until(lambda: sum(len(api.replies_to(m)) for m in flood) >= 11)
+        sentinel = api.send(172, "Who did Putin congratulate?")
+        api.wait_for_replies(sentinel)
+    replies = [api.replies_to(m) for m in flood]
+    assert sum(len(r) for r in replies) == 11  # 10 answers and one note; the other 29 are dropped, not queued
+    # Only the flooder's 10 answers and its note can come before the other user's answer.
+    assert [s.message_id for s in api.sent].index(answer.message_id) <= 11
