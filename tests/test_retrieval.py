@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from embeddings.evaluate import normalize
 from embeddings.retrieval import MAX_QUESTION_CHARS, EmptyQuestionError, answer_question, clean_question
@@ -125,3 +127,19 @@ def test_candidates_are_every_passage_holding_a_near_sentence(fake_embedder):
     pool = set(_candidates(index, query, lexical).tolist())
     assert holding <= pool and len(holding) > DENSE_CANDIDATES // 2
     assert len(pool - holding) <= CANDIDATES  # the rest are BM25's best
+
+
+@pytest.mark.model
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=()), max_size=300))
+def test_any_question_gets_verbatim_quotes_or_a_clear_refusal(article_engine, article_text, question):
+    # Any code point: emoji, right-to-left, combining marks, zero-width, controls, NUL, lone surrogates.
+    try:
+        answer = article_engine.ask(question, k=3)
+    except EmptyQuestionError:
+        return
+    assert answer.passages
+    for quote in answer.passages:
+        assert article_text[quote.start : quote.end] == quote.text
+        assert quote.start <= quote.highlight.start < quote.highlight.end <= quote.end
+    json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8", "surrogatepass")

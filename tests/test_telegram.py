@@ -224,12 +224,19 @@ def test_a_users_questions_over_the_limit_get_one_note(bot_api, article_engine):
 def test_chats_off_the_allow_list_are_ignored(bot_api, article_engine):
     api = bot_api
     with RunningBot(api, article_engine, telegram_allowed_chats=(120,)):
-        outsider = api.send(121, "Who did Putin congratulate?")
+        outsiders = [
+            api.send(121, "Who did Putin congratulate?"),
+            api.send(121, "/start"),
+            api.send(121, "/ask@citebot_test_bot Who did Putin congratulate?"),
+            api.send_sticker(121),
+            api.send(-122, f"@{NAME} who congratulated Trump?", chat_type="supergroup"),
+        ]
         member = api.send(120, "Who did Putin congratulate?")
         api.wait_for_replies(member)
         later = api.send(120, "Who did Putin congratulate?")
         api.wait_for_replies(later)
-        assert api.replies_to(outsider) == []
+        assert all(api.replies_to(m) == [] for m in outsiders)
+        assert {s.chat_id for s in api.sent} == {120}
 
 
 def test_missing_chat_action_and_commands_do_not_stop_answers(bot_api, article_engine):
@@ -357,3 +364,25 @@ def test_one_user_flooding_does_not_starve_another(bot_api, article_engine):
     assert sum(len(r) for r in replies) == 11  # 10 answers and one note; the other 29 are dropped, not queued
     # Only the flooder's 10 answers and its note can come before the other user's answer.
     assert [s.message_id for s in api.sent].index(answer.message_id) <= 11
+
+
+def test_the_bot_reconnects_after_the_bot_api_goes_away(bot_api, article_engine):
+    api = bot_api
+    with RunningBot(api, article_engine):
+        api.fail("getUpdates", 502, times=4)  # about 8 s of backing off: 1, 1.5, 2.25 and 3.4 s
+        meanwhile = [api.send(180 + n, "Who did Putin congratulate?") for n in range(5)]
+        for message in meanwhile:
+            assert CONGRATULATE in api.wait_for_replies(message, timeout=60)[0].text
+        sentinel = api.send(190, "Who did Putin congratulate?")
+        api.wait_for_replies(sentinel)
+    assert api.faults_left("getUpdates") == 0
+    assert all(len(api.replies_to(m)) == 1 for m in meanwhile)  # each answered once
+
+
+def test_the_token_is_not_in_help_or_error_output(cli_env, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:9/bot")  # nothing listens there
+    for args in (["--help"], ["telegram", "--help"], ["telegram"], ["telegram", "--webhook", "http://x"]):
+        result = CliRunner().invoke(cli, args)
+        assert TOKEN not in result.output and TOKEN.split(":")[1] not in result.output, args
+    assert "cannot reach the Bot API" in CliRunner().invoke(cli, ["telegram"]).output

@@ -58,7 +58,11 @@ def test_sources_are_named_when_there_are_several():
     assert "· a.txt" in message and "· b.txt" in message
 
 
-words = st.text(alphabet=st.sampled_from(list("ab <>&\"'*_😀é\n")), min_size=1, max_size=400)
+# Markup characters, emoji (two UTF-16 units), right-to-left text, combining marks, zero-width and control
+# characters: what a document may hold (it is valid UTF-8, so never a lone surrogate or a NUL).
+words = st.text(
+    alphabet=st.sampled_from(list("ab <>&\"'*_😀é\nשלום\u0301\u200b\u200f\u202e\x07\t")), min_size=1, max_size=400
+)
 
 
 @settings(max_examples=200, deadline=None)
