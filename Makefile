@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
 
-.PHONY: install chat index telegram test eval calibrate bench bench-peer-env bench-telegram clean
+.PHONY: install chat index telegram test eval calibrate bench bench-peer-env bench-telegram soak fuzz clean
 
 install: $(VENV)/.installed
 
@@ -52,6 +52,14 @@ bench/.peer-venv/.installed:
 
 bench-telegram: index
 	PYTHONPATH=. $(BIN)/python bench/telegram_load.py
+
+# 10,000 questions through the bot: memory stays flat, nothing is lost or logged (about 7 minutes).
+soak: index
+	PYTHONPATH=. $(BIN)/python bench/soak.py
+
+# The question path and the Telegram formatter under many generated inputs, for a bounded time.
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -m fuzz -p no:cacheprovider tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) data/index *.egg-info .pytest_cache .hypothesis

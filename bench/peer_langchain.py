@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -38,7 +39,7 @@ def main() -> None:
 
     questions = []
     for path in args.qa:
-        for line in open(path, encoding="utf-8"):
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             store = FAISS.from_texts(splitter.split_text(record["text"]), embeddings)
             for question in record["questions"]:
@@ -48,7 +49,8 @@ def main() -> None:
                 questions.append({"file": path, "q": question["q"], "answers": question["answers"],
                                   "passages": [d.page_content for d in found], "seconds": seconds})
 
-    texts = [json.loads(line)["text"] for line in open(args.build, encoding="utf-8")] * args.copies
+    texts = [json.loads(line)["text"] for line in Path(args.build).read_text(encoding="utf-8").splitlines()]
+    texts *= args.copies
     chunks = [chunk for text in texts for chunk in splitter.split_text(text)]
     started = time.perf_counter()
     FAISS.from_texts(chunks, embeddings)

@@ -15,6 +15,7 @@ Answers go through python-telegram-bot's AIORateLimiter, which holds the bot to 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -36,6 +37,27 @@ def questions() -> list[str]:
     return [q["q"] for row in rows for q in row["questions"]]
 
 
+@contextlib.contextmanager
+def bot_process(api: FakeBotApi, stderr=subprocess.DEVNULL, **settings: str):
+    """`citebot telegram` in its own process, polling api with the index in data/index, until the block ends.
+
+    settings are extra environment variables (CITEBOT_...). Yields the process once it polls.
+    """
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))}
+    environment.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.base_url, **settings)
+    bot = subprocess.Popen([str(Path(sys.executable).parent / "citebot"), "telegram"], cwd=ROOT, env=environment,
+                           stderr=stderr)
+    try:
+        if not api.wait_until(lambda: "getUpdates" in api.calls or bot.poll() is not None, timeout=120):
+            raise SystemExit("the bot did not start polling within 120 s")
+        if bot.poll() is not None:
+            raise SystemExit(f"the bot exited with status {bot.returncode}")
+        yield bot
+    finally:
+        bot.send_signal(signal.SIGINT)
+        bot.wait(timeout=60)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=50)
@@ -48,36 +70,21 @@ def main() -> int:
         return 1
 
     api = FakeBotApi().start()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))}
-    environment.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=api.base_url,
-        CITEBOT_TELEGRAM_QUESTIONS_PER_MINUTE=str(max(10, args.questions)),
-    )
     started = time.monotonic()
-    bot = subprocess.Popen(
-        [str(Path(sys.executable).parent / "citebot"), "telegram"], cwd=ROOT, env=environment, stderr=subprocess.PIPE
-    )
     try:
-        if not api.wait_until(lambda: "getUpdates" in api.calls or bot.poll() is not None, timeout=120):
-            raise SystemExit("the bot did not start polling within 120 s")
-        if bot.poll() is not None:
-            raise SystemExit(f"the bot exited: {bot.stderr.read().decode()}")
-        print(f"bot ready after {time.monotonic() - started:.1f} s (process start, model load, first poll)")
-        pool = questions()
-        plan = [
-            (1000 + chat, pool[(chat + turn) % len(pool)]) for turn in range(args.questions) for chat in range(args.chats)
-        ]
-        asked = []
-        first = time.monotonic()
-        for number, (chat_id, text) in enumerate(plan):
-            if args.rate:
-                time.sleep(max(0.0, first + number / args.rate - time.monotonic()))
-            asked.append((api.send(chat_id, text), time.monotonic()))
-        api.wait_until(lambda: all(api.replies_to(m) for m, _ in asked), timeout=args.timeout)
+        with bot_process(api, CITEBOT_TELEGRAM_QUESTIONS_PER_MINUTE=str(max(10, args.questions))):
+            print(f"bot ready after {time.monotonic() - started:.1f} s (process start, model load, first poll)")
+            pool = questions()
+            plan = [(1000 + chat, pool[(chat + turn) % len(pool)])
+                    for turn in range(args.questions) for chat in range(args.chats)]
+            asked = []
+            first = time.monotonic()
+            for number, (chat_id, text) in enumerate(plan):
+                if args.rate:
+                    time.sleep(max(0.0, first + number / args.rate - time.monotonic()))
+                asked.append((api.send(chat_id, text), time.monotonic()))
+            api.wait_until(lambda: all(api.replies_to(m) for m, _ in asked), timeout=args.timeout)
     finally:
-        bot.send_signal(signal.SIGINT)
-        bot.communicate(timeout=60)
         api.stop()
 
     latencies, lost, twice = [], 0, 0

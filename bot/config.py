@@ -45,6 +45,7 @@ class Settings:
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)
     telegram_allowed_chats: tuple[int, ...] = ()
     telegram_questions_per_minute: int = 10
+    telegram_group_questions_per_minute: int = 20
     telegram_poll_interval: float = 0.0
     telegram_poll_timeout: float = 30.0
     telegram_request_timeout: float = 10.0
@@ -99,7 +100,8 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
         raise ConfigError(f"{origin}={shown} is not a valid {expected}") from error
     if isinstance(value, Path):
         value = value.expanduser()
-    if name in ("max_words", "top_k", "telegram_questions_per_minute") and value < 1:
+    at_least_one = ("max_words", "top_k", "telegram_questions_per_minute", "telegram_group_questions_per_minute")
+    if name in at_least_one and value < 1:
         raise ConfigError(f"{origin}={shown} must be at least 1")
     if name.startswith("telegram_") and isinstance(value, float) and value < 0:
         raise ConfigError(f"{origin}={shown} must not be negative")

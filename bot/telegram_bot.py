@@ -229,11 +229,12 @@ def _shown_url(settings: Settings) -> str:
 
 @dataclass(frozen=True)
 class Services:
-    """What the handlers share: the engine, what it holds and the per-user question limit."""
+    """What the handlers share: the engine, what it holds, and the per-user and per-group question limits."""
 
     engine: Engine
     info: CorpusInfo
     limiter: QuestionLimiter
+    chat_limiter: QuestionLimiter
     top_k: int
     allowed_chats: frozenset[int]
 
@@ -332,17 +333,7 @@ def addressed_question(message: Message, username: str, bot_id: int) -> str | No
 async def answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     """Answer question as a reply to message: verbatim quotes, or an honest "not in the text"."""
     services = _services(context)
-    user = message.from_user.id if message.from_user else message.chat_id
-    admission = services.limiter.admit(user)
-    if not admission.allowed:
-        if admission.notify:
-            await _reply(
-                message,
-                plain(
-                    f"You have asked {services.limiter.per_minute} questions in the last minute, the most I answer. "
-                    f"Please ask again in {max(1, round(admission.retry_in))} s."
-                ),
-            )
+    if not await _admitted(message, services):
         return
     typing = asyncio.create_task(_show_typing(message))
     try:
@@ -355,6 +346,25 @@ async def answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question:
         typing.cancel()
     for text in answer_messages(result):
         await _reply(message, text)
+
+
+async def _admitted(message: Message, services: Services) -> bool:
+    """Count the question against its user's limit and, in a group, its chat's; note the first refusal."""
+    user = message.from_user.id if message.from_user else message.chat_id
+    checks = [(services.limiter, user, "You have")]
+    if message.chat.type != "private":
+        checks.append((services.chat_limiter, message.chat_id, "This chat has"))
+    for limiter, key, who in checks:
+        admission = limiter.admit(key)
+        if not admission.allowed:
+            if admission.notify:
+                wait = max(1, round(admission.retry_in))
+                await _reply(message, plain(
+                    f"{who} asked {limiter.per_minute} questions in the last minute, the most I answer. "
+                    f"Please ask again in {wait} s."
+                ))
+            return False
+    return True
 
 
 async def _show_typing(message: Message) -> None:
@@ -421,6 +431,7 @@ def build_application(settings: Settings, engine: Engine, retry_backoff: float =
         engine=engine,
         info=engine.describe(),
         limiter=QuestionLimiter(settings.telegram_questions_per_minute),
+        chat_limiter=QuestionLimiter(settings.telegram_group_questions_per_minute),
         top_k=settings.top_k,
         allowed_chats=frozenset(settings.telegram_allowed_chats),
     )

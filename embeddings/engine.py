@@ -9,7 +9,7 @@ from pathlib import Path
 
 from embeddings.encoder import Embedder, load_embedder
 from embeddings.retrieval import Answer, RetrievalSettings, answer_question
-from embeddings.sources import expand_paths, read_document
+from embeddings.sources import SourceError, expand_paths, read_document
 from embeddings.store import (
     Index,
     IndexNotFoundError,
@@ -99,6 +99,9 @@ class Engine:
         """
         inputs = tuple(str(Path(path).resolve()) for path in paths)
         documents = [read_document(path) for path in expand_paths(paths)]
+        if not any(d.text.strip() for d in documents):
+            more = f" and {len(documents) - 1} more" if len(documents) > 1 else ""
+            raise SourceError(f"{documents[0].source}{more}: nothing to index, only white space")
         sources = {d.source: d.sha256 for d in documents}
         try:
             manifest = read_manifest(self.index_dir)

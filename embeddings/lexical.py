@@ -33,22 +33,22 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex:
     """A BM25 index whose row numbers are passage ids."""
 
-    def __init__(self, retriever: bm25s.BM25) -> None:
+    def __init__(self, retriever: bm25s.BM25, size: int | None = None) -> None:
         self._retriever = retriever
-        self.size = int(retriever.scores["num_docs"])
+        self.size = int(retriever.scores["num_docs"]) if size is None else size
 
     @classmethod
     def build(cls, texts: list[str]) -> LexicalIndex:
         """Index texts, one BM25 document each."""
         retriever = bm25s.BM25()
-        # An empty token keeps bm25s working when every text is empty of words.
-        retriever.index([tokenize(t) or [""] for t in texts], show_progress=False)
-        return cls(retriever)
+        # An empty token keeps bm25s working when every text is empty of words, or there is no text at all.
+        retriever.index([tokenize(t) or [""] for t in texts] or [[""]], show_progress=False)
+        return cls(retriever, len(texts))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for query (zeros when no query word is in the index)."""
         ids = self._retriever.get_tokens_ids(tokenize(query))
-        if not ids:
+        if not ids or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return self._retriever.get_scores_from_ids(ids).astype(np.float32)
 

@@ -180,7 +180,8 @@ def test_a_corrupt_index_names_the_file_and_is_left_alone(run, index_copy):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(None, "no such file"), (b"\x7fELF\x00\x01", "binary file"), ("café".encode("latin-1"), "is not UTF-8")],
+    [(None, "no such file"), (b"\x7fELF\x00\x01", "binary file"), ("café".encode("latin-1"), "is not UTF-8"),
+     (b" \n\n \t\n", "nothing to index")],  # the last found by `make fuzz`: bm25s failed on no text
 )
 def test_bad_input_files_are_named(run, tmp_path, content, message):
     path = tmp_path / "input.txt"
@@ -227,3 +228,23 @@ def test_answering_on_the_onnx_backend_never_imports_torch(article_index_dir):
     )
     assert "New START" in result.stdout, result.stderr
     assert "heavy modules: []" in result.stdout
+
+
+def test_indexing_only_reads_its_inputs(run, tmp_path):
+    folder = tmp_path / "shelf"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The kettle boils at noon.\n", encoding="utf-8")
+    (folder / "b.html").write_text("<p>The owl hoots at night.</p>", encoding="utf-8")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")}
+    assert run("index", folder, "--index", tmp_path / "ix").exit_code == 0
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")} == before
+
+
+def test_files_over_the_size_limit_are_refused(run, tmp_path, monkeypatch):
+    from embeddings import sources
+
+    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 100)  # the real limit is 50 MB
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 50, encoding="utf-8")
+    result = run("index", big, "--index", tmp_path / "ix")
+    assert result.exit_code == 1 and "250 bytes is over the limit of 100" in result.stderr

@@ -165,3 +165,9 @@ def test_hnsw_is_chosen_above_the_flat_limit_and_keeps_its_parameters(tmp_path, 
     assert flat.settings.vector_index == "flat"
     query = fake_embedder.encode(["item42"])
     assert loaded.vectors.search(query, 1)[1][0][0] == flat.vectors.search(query, 1)[1][0][0]
+
+
+def test_a_document_without_text_builds_and_answers_nothing(fake_embedder):
+    # Found by `make fuzz`: BM25 failed when no passage had any text.
+    index = build_index([Document("blank.txt", sha256_text("  \n"), "  \n")], fake_embedder, IndexSettings("fake", 80, "fake"))
+    assert len(index.passages) == 0 and index.lexical.size == 0

@@ -386,3 +386,16 @@ def test_the_token_is_not_in_help_or_error_output(cli_env, monkeypatch):
         result = CliRunner().invoke(cli, args)
         assert TOKEN not in result.output and TOKEN.split(":")[1] not in result.output, args
     assert "cannot reach the Bot API" in CliRunner().invoke(cli, ["telegram"]).output
+
+
+def test_a_busy_group_is_limited_as_a_whole(bot_api, article_engine):
+    api = bot_api
+    with RunningBot(api, article_engine, telegram_group_questions_per_minute=4):
+        group = {"chat_type": "supergroup"}
+        asked = [api.send(-300, f"@{NAME} who congratulated Trump?", user_id=user, **group)
+                 for user in (31, 32, 33) for _ in range(3)]
+        assert api.wait_until(lambda: len([s for s in api.sent if s.chat_id == -300]) >= 5)
+        elsewhere = api.send(-301, f"@{NAME} who congratulated Trump?", user_id=34, **group)
+        api.wait_for_replies(elsewhere)  # another group is not held back
+    texts = [r[0].text for r in (api.replies_to(m) for m in asked) if r]
+    assert len(texts) == 5 and sum("This chat has asked 4 questions" in t for t in texts) == 1
