@@ -127,3 +127,9 @@ def test_the_token_is_redacted_from_messages_and_tracebacks():
     TokenRedactor(token).filter(record)
     formatted = logging.Formatter().format(record)
     assert token not in formatted and "<token>" in formatted
+
+
+def test_a_100000_character_passage_with_markup_splits_into_valid_messages():
+    text = ("Tom & Jerry <b>run</b> 😀 שלום e\u0301 \u200b. " * 3000)[:100_000]
+    messages = answer_messages(Answer("q", True, [quote(text, (10, 500))]))
+    assert len(text) == 100_000 and quoted(messages) == text and len(messages) >= 25

@@ -102,3 +102,10 @@ def test_main_name_is_the_most_mentioned_name_inside_sentences():
     text = "Alice met Bob. Then Bob left with the Security Council. Bob is here. The end."
     assert main_name(text) == "Bob"
     assert main_name("no names here at all. none.") is None
+
+
+def test_a_100000_character_document_chunks_verbatim():
+    text = ("Sentence with emoji 😀 and Arabic مرحبا. " * 3000)[:100_000]
+    sentences, passages = chunk(text, 80)
+    assert sentences and passages and all(text[s.start : s.end].strip() for s in sentences)
+    assert passages[-1].end <= len(text)
