@@ -14,6 +14,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.telegram_load import bot_process, questions
@@ -26,50 +27,55 @@ def rss_mb(pid: int) -> float:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
 
 
+@dataclass
+class SoakRun:
+    """What a soak saw: the questions asked, the bot's memory (MB) by questions answered, and its log."""
+
+    asked: list[dict]
+    memory: dict[int, float]
+    logged: list[str]
+    seconds: float
+
+
+def run_soak(api: FakeBotApi, total: int, rate: float, pool: list[str]) -> SoakRun:
+    """Ask total questions at rate from 100 chats, measuring memory after 1,000 answers and at the end."""
+    asked: list[dict] = []
+    memory: dict[int, float] = {}
+    started = time.monotonic()
+    with tempfile.TemporaryFile(mode="w+") as log:
+        with bot_process(api, stderr=log, CITEBOT_TELEGRAM_QUESTIONS_PER_MINUTE="1000") as bot:
+            for number in range(total):
+                time.sleep(max(0.0, started + number / rate - time.monotonic()))
+                asked.append(api.send(2000 + number % 100, pool[number % len(pool)]))
+                if number + 1 in (1_000, total):
+                    api.wait_until(lambda: all(api.replies_to(m) for m in asked), timeout=120)
+                    memory[number + 1] = rss_mb(bot.pid)
+                    print(f"{number + 1:>6} answered, bot RSS {memory[number + 1]:.1f} MB", flush=True)
+        log.seek(0)
+        logged = [line.rstrip() for line in log if "citebot answers on Telegram" not in line]
+    return SoakRun(asked, memory, logged, time.monotonic() - started)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=25.0, help="questions a second (the flood limit is 30)")
     args = parser.parse_args()
-    pool = questions()
     api = FakeBotApi().start()
-    asked, memory = [], {}
-    started = time.monotonic()
-    with tempfile.TemporaryFile(mode="w+") as log:
-        soak(api, log, args, pool, asked, memory, started)
-        log.seek(0)
-        logged = [line.rstrip() for line in log if "citebot answers on Telegram" not in line]
-    return report(api, args, asked, memory, started, logged)
-
-
-def soak(api, log, args, pool, asked, memory, started) -> None:
-    """Ask args.questions at args.rate, recording the bot's memory after 1,000 and at the end."""
     try:
-        with bot_process(api, stderr=log, CITEBOT_TELEGRAM_QUESTIONS_PER_MINUTE="1000") as bot:
-            for number in range(args.questions):
-                time.sleep(max(0.0, started + number / args.rate - time.monotonic()))
-                asked.append(api.send(2000 + number % 100, pool[number % len(pool)]))
-                if number + 1 in (1_000, args.questions):
-                    api.wait_until(lambda: all(api.replies_to(m) for m in asked), timeout=120)
-                    memory[number + 1] = rss_mb(bot.pid)
-                    print(f"{number + 1:>6} answered, bot RSS {memory[number + 1]:.1f} MB", flush=True)
+        run = run_soak(api, args.questions, args.rate, questions())
     finally:
         api.stop()
-
-
-def report(api, args, asked, memory, started, logged) -> int:
-    """Print the soak's figures; 0 when it passed."""
-    lost = sum(not api.replies_to(m) for m in asked)
-    twice = sum(len(api.replies_to(m)) > 1 for m in asked)
-    first, last = memory.get(1_000, 0.0), memory.get(args.questions, 0.0)
+    lost = sum(not api.replies_to(m) for m in run.asked)
+    twice = sum(len(api.replies_to(m)) > 1 for m in run.asked)
+    first, last = run.memory.get(1_000, 0.0), run.memory.get(args.questions, 0.0)
     growth = (last - first) / first if first else 0.0
-    print(f"{args.questions} questions in {time.monotonic() - started:.0f} s at {args.rate:g}/s: "
-          f"lost {lost}, answered twice {twice}")
+    print(f"{args.questions} questions in {run.seconds:.0f} s at {args.rate:g}/s: lost {lost}, answered twice {twice}")
     print(f"memory: {first:.1f} MB after 1,000, {last:.1f} MB at the end ({growth:+.1%})")
-    print(f"lines logged at WARNING or above: {len(logged)}")
-    for line in logged[:20]:
+    print(f"lines logged at WARNING or above: {len(run.logged)}")
+    for line in run.logged[:20]:
         print("  " + line)
-    return 0 if lost == 0 and twice == 0 and abs(growth) <= 0.10 and not logged else 1
+    return 0 if lost == 0 and twice == 0 and abs(growth) <= 0.10 and not run.logged else 1
 
 
 if __name__ == "__main__":
