@@ -20,7 +20,6 @@ import argparse
 import datetime
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from bench.telegram_load import bot_process, rss_mb
 from bot.terminal import format_answer
 from embeddings.encoder import DEFAULT_MODEL, load_embedder, onnx_export_dir, resolve_model
 from embeddings.engine import Engine
@@ -39,7 +39,7 @@ from embeddings.evaluate import hit_rank, index_record, normalize, read_qa_file
 from embeddings.retrieval import RetrievalSettings, answer_question
 from embeddings.store import HNSW_EF_SEARCH, IndexSettings, load_index, vector_index
 from embeddings.text import count_words
-from tests.fake_bot_api import TOKEN, FakeBotApi
+from tests.fake_bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -163,32 +163,26 @@ def cold_start(work: Path) -> str:
     for backend in BACKENDS:
         index_dir = work / f"article-{backend}"
         engine(index_dir, backend).build([ARTICLE])
-        env = {**os.environ, "CITEBOT_BACKEND": backend, "CITEBOT_INDEX_DIR": str(index_dir),
-               "CITEBOT_CACHE_DIR": str(CACHE)}
+        settings = {"CITEBOT_BACKEND": backend, "CITEBOT_INDEX_DIR": str(index_dir), "CITEBOT_CACHE_DIR": str(CACHE)}
+        env = {**os.environ, **settings}
         runs = []
         for _ in range(3):
             started = time.perf_counter()
             subprocess.run([str(CITEBOT), "ask", question], env=env, check=True, capture_output=True)
             runs.append(time.perf_counter() - started)
-        rows.append([f"citebot ask, {backend}", "", statistics.median(runs), f"{bot_memory(env):.0f}"])
+        rows.append([f"citebot ask, {backend}", "", statistics.median(runs), f"{bot_memory(settings):.0f}"])
     return table("3. Cold start of `citebot ask` (median of 3) and resident memory of a running bot",
                  ["what", "", "seconds", "bot RSS MB"], rows)
 
 
-def bot_memory(env: dict) -> float:
+def bot_memory(settings: dict[str, str]) -> float:
     """Resident memory (MB) of `citebot telegram` after it has answered one question."""
     api = FakeBotApi().start()
-    process = subprocess.Popen(
-        [str(CITEBOT), "telegram"], cwd=ROOT, stderr=subprocess.DEVNULL,
-        env={**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": api.base_url},
-    )
     try:
-        api.wait_for_replies(api.send(1, "Who did Putin congratulate?"), timeout=120)
-        status = Path(f"/proc/{process.pid}/status").read_text()
-        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+        with bot_process(api, **settings) as bot:
+            api.wait_for_replies(api.send(1, "Who did Putin congratulate?"), timeout=120)
+            return rss_mb(bot.pid)
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
         api.stop()
 
 

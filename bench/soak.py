@@ -15,16 +15,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from bench.telegram_load import bot_process, questions
+from bench.telegram_load import bot_process, questions, rss_mb
 from tests.fake_bot_api import FakeBotApi
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process, in MB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
 
 
 @dataclass

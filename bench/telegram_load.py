@@ -37,6 +37,12 @@ def questions() -> list[str]:
     return [q["q"] for row in rows for q in row["questions"]]
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
+
+
 @contextlib.contextmanager
 def bot_process(api: FakeBotApi, stderr=subprocess.DEVNULL, **settings: str):
     """`citebot telegram` in its own process, polling api with the index in data/index, until the block ends.
