@@ -212,8 +212,10 @@ def export_onnx(name: str, target: Path) -> Path:
             scheme = _quantisation_scheme()
             # Only the MatMuls: quantising the embedding lookups (Gather) as well cost 0.5 point of hit@1 on
             # the SQuAD dev set and bought no speed; MatMul alone matches fp32's hit@1.
-            config = getattr(AutoQuantizationConfig, scheme)(is_static=False, operators_to_quantize=["MatMul"])
-            export_dynamic_quantized_onnx_model(model, config, str(staging), file_suffix=f"qint8_matmul_{scheme}")
+            quantisation = getattr(AutoQuantizationConfig, scheme)(is_static=False, operators_to_quantize=["MatMul"])
+            export_dynamic_quantized_onnx_model(
+                model, quantisation, str(staging), file_suffix=f"qint8_matmul_{scheme}"
+            )
             dimension = int(model.encode(["dimension"]).shape[1])
         [quantised] = sorted((staging / "onnx").glob("model_qint8_matmul_*.onnx"))
         (staging / "onnx" / "model.onnx").unlink()  # the fp32 export; only the int8 one is used

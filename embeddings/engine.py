@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from embeddings.encoder import Embedder, load_embedder
 from embeddings.retrieval import Answer, RetrievalSettings, answer_question
 from embeddings.sources import SourceError, expand_paths, read_document
@@ -22,7 +24,7 @@ from embeddings.store import (
     save_index,
     stale_reasons,
 )
-from embeddings.text import main_name, split_paragraphs, split_sentences
+from embeddings.text import main_name
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,10 @@ class Engine:
         return BuildReport(True, len(documents), len(index.passages), why, embedded, removed)
 
     def _previous(self) -> Index | None:
-        """The index on disk, if there is a sound one to take unchanged documents from."""
+        """The index already open, else the one on disk if it is sound: where unchanged documents come from."""
+        with self._lock:
+            if self._index is not None:
+                return self._index
         try:
             return load_index(self.index_dir)
         except IndexStoreError as error:
@@ -162,11 +167,13 @@ class Engine:
         """Name the indexed documents, their opening sentences and a question the text can answer."""
         index = self.open()
         documents = []
-        for document in index.documents:
-            paragraphs = split_paragraphs(document.text)
-            first = split_sentences(document.text, *paragraphs[0])[0] if paragraphs else (0, 0)
-            name = Path(document.source).name
-            documents.append(DocumentInfo(name, len(document.text), len(paragraphs), document.text[first[0]:first[1]]))
+        # The index's sentence rows already say where each document opens and how many paragraphs it has.
+        starts = np.searchsorted(index.sentences[:, 0], np.arange(len(index.documents) + 1))
+        for doc_id, document in enumerate(index.documents):
+            rows = index.sentences[starts[doc_id] : starts[doc_id + 1]]
+            opening = document.text[rows[0][1] : rows[0][2]] if len(rows) else ""
+            paragraphs = int(rows[:, 3].max()) if len(rows) else 0
+            documents.append(DocumentInfo(Path(document.source).name, len(document.text), paragraphs, opening))
         name = main_name(index.documents[0].text) if index.documents else None
         sample = f"What does the text say about {name}?" if name else None
         return CorpusInfo(documents, len(index.passages), index.settings.model, sample)

@@ -45,7 +45,7 @@ MANIFEST = "manifest.json"
 VECTOR_INDEXES = ("auto", "flat", "hnsw")
 # "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
 FLAT_LIMIT = 20_000
-# HNSW: links per vector, candidates kept while building and while searching; bench/scale.py measured
+# HNSW: links per vector, candidates kept while building and while searching; bench/run.py (section 4) measured
 # recall@10 and latency at 10k to 1M vectors for these.
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -211,12 +211,14 @@ def _reusable(previous: Index | None, settings: IndexSettings) -> dict[tuple[str
 
 def _document_rows(index: Index, doc_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A document's sentence and passage rows (sentence numbers relative to the document) and vectors."""
-    rows = np.flatnonzero(index.sentences[:, 0] == doc_id)
-    first = int(rows[0]) if len(rows) else 0
-    passages = index.passages[index.passages[:, 0] == doc_id].copy()
+    # Rows are grouped by document in order, so a document's rows are one slice, found by binary search.
+    first, end = np.searchsorted(index.sentences[:, 0], [doc_id, doc_id + 1])
+    p_first, p_end = np.searchsorted(index.passages[:, 0], [doc_id, doc_id + 1])
+    passages = index.passages[p_first:p_end].copy()
     passages[:, 4:6] -= first
-    vectors = index.vectors.reconstruct_n(first, len(rows)) if len(rows) else np.zeros((0, index.dimension), np.float32)
-    return index.sentences[rows], passages, vectors
+    count = int(end - first)
+    vectors = index.vectors.reconstruct_n(int(first), count) if count else np.zeros((0, index.dimension), np.float32)
+    return index.sentences[first:end], passages, vectors
 
 
 def save_index(index: Index, directory: Path) -> None:
