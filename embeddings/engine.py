@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings import excerpts
 from embeddings.encoder import Embedder, load_embedder
-from embeddings.retrieval import Answer, RetrievalSettings, answer_question
+from embeddings.excerpts import Location
+from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
 from embeddings.sources import SourceError, expand_paths, read_document
 from embeddings.store import (
     Index,
@@ -43,12 +45,14 @@ class BuildReport:
 
 @dataclass(frozen=True)
 class DocumentInfo:
-    """One indexed document as a reader would name it."""
+    """One indexed document as a reader would name it, and where it came from."""
 
     name: str
     chars: int
     paragraphs: int
     opening: str
+    source: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Engine:
         self._embedder = embedder
         self._index: Index | None = None
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()  # one build at a time; questions go on meanwhile
 
     @property
     def embedder(self) -> Embedder:
@@ -99,6 +104,10 @@ class Engine:
         Raises:
             SourceError: a file is missing, binary, not UTF-8 or too large.
         """
+        with self._build_lock:
+            return self._build(paths, force, progress)
+
+    def _build(self, paths: list[Path], force: bool, progress: bool) -> BuildReport:
         inputs = tuple(str(Path(path).resolve()) for path in paths)
         documents = [read_document(path) for path in expand_paths(paths)]
         if not any(d.text.strip() for d in documents):
@@ -125,6 +134,35 @@ class Engine:
         removed = len({source for source, _ in held} - sources.keys())
         why = reasons or ["rebuild asked for"]
         return BuildReport(True, len(documents), len(index.passages), why, embedded, removed)
+
+    def add(self, path: Path) -> BuildReport:
+        """Add a file to the files the index is built from (or take in its new version) and update the index.
+
+        Raises:
+            SourceError: the file, or one the index already holds, cannot be read.
+        """
+        with self._build_lock:
+            inputs = self.inputs()
+            wanted = [p for p in inputs if p.resolve() != Path(path).resolve()] + [Path(path)]
+            return self._build(wanted, False, False)
+
+    def forget(self, source: str) -> BuildReport:
+        """Drop a document from the index; it must have been given as a file, not found in a folder.
+
+        Raises:
+            SourceError: the document was not given as a file, or it is the only one.
+        """
+        with self._build_lock:
+            inputs = self.inputs()
+            kept = [p for p in inputs if p.resolve() != Path(source).resolve()]
+            if len(kept) == len(inputs):
+                folder = next((p for p in inputs if Path(source).resolve().is_relative_to(p.resolve())), None)
+                where = f"it comes from the folder {folder}; remove it there" if folder else "it is not indexed"
+                raise SourceError(f"cannot forget {Path(source).name}: {where}")
+            if not kept:
+                name = Path(source).name
+                raise SourceError(f"cannot forget {name}: it is the only text, and the index would be empty")
+            return self._build(kept, False, False)
 
     def _previous(self) -> Index | None:
         """The index already open, else the one on disk if it is sound: where unchanged documents come from."""
@@ -173,7 +211,10 @@ class Engine:
             rows = index.sentences[starts[doc_id] : starts[doc_id + 1]]
             opening = document.text[rows[0][1] : rows[0][2]] if len(rows) else ""
             paragraphs = int(rows[:, 3].max()) if len(rows) else 0
-            documents.append(DocumentInfo(Path(document.source).name, len(document.text), paragraphs, opening))
+            name = Path(document.source).name
+            documents.append(
+                DocumentInfo(name, len(document.text), paragraphs, opening, document.source, document.sha256)
+            )
         name = main_name(index.documents[0].text) if index.documents else None
         sample = f"What does the text say about {name}?" if name else None
         return CorpusInfo(documents, len(index.passages), index.settings.model, sample)
@@ -193,6 +234,34 @@ class Engine:
                 sources[entry["source"]] = read_document(path).sha256
         reasons = stale_reasons(manifest, self.index_settings, sources)
         return [f"the index is stale: {r}; update it with `citebot index --index {self.index_dir}`" for r in reasons]
+
+    def locate(self, quote: Quote) -> Location:
+        """Where a quote of this index stands, in terms that survive rebuilds keeping its document."""
+        return excerpts.locate(self.open(), quote)
+
+    def quote_at(self, location: Location) -> Quote:
+        """The verbatim text at location.
+
+        Raises:
+            LocationError: the location's document is no longer indexed.
+        """
+        return excerpts.quote_at(self.open(), location)
+
+    def widen(self, location: Location, before: int = 0, after: int = 0) -> Location:
+        """location grown by sentences on either side, within its document (LocationError as quote_at)."""
+        return excerpts.widen(self.open(), location, before, after)
+
+    def whole_paragraph(self, location: Location) -> Location:
+        """The paragraph holding location's highlight (LocationError as quote_at)."""
+        return excerpts.whole_paragraph(self.open(), location)
+
+    def sentence_count(self, location: Location) -> int:
+        """How many sentences location's document has (LocationError as quote_at)."""
+        return excerpts.sentence_count(self.open(), location)
+
+    def suggest_terms(self, answer: Answer, n: int = 3) -> list[str]:
+        """Up to n terms of the text near answer's passages and close in meaning to its question."""
+        return excerpts.suggest_terms(self.open(), self.embedder, answer, n)
 
     def ask(self, question: str, k: int = 3) -> Answer:
         """Answer question with up to k passages quoted from the index.

@@ -70,7 +70,8 @@ class Answer:
     """The passages that answer a question, best first, or the nearest ones when answered is False.
 
     similarity is the best sentence's cosine, coverage the idf-weighted share of the question's terms in
-    the top passage's answering sentence, confidence their weighted sum that decides answered.
+    the top passage's answering sentence, confidence their weighted sum that decides answered. vector is
+    the question's embedding, for comparing questions with each other.
     """
 
     question: str
@@ -80,6 +81,7 @@ class Answer:
     coverage: float = 0.0
     confidence: float = 0.0
     notes: list[str] = field(default_factory=list)
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """The JSON contract: question, answered and passages."""
@@ -153,7 +155,8 @@ def answer_question(
     similarity = float(max(sentence_cosine.values()))
     coverage = quoted[0][1]
     confidence = float(similarity + settings.coverage_weight * coverage)
-    return Answer(question, confidence >= settings.min_confidence, quotes, similarity, coverage, confidence, notes)
+    answered = confidence >= settings.min_confidence
+    return Answer(question, answered, quotes, similarity, coverage, confidence, notes, query_vector)
 
 
 def _candidates(index: Index, query_vector: np.ndarray, lexical: np.ndarray) -> np.ndarray:

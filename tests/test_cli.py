@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,6 +130,16 @@ def test_chat_answers_each_piped_line_and_its_commands(run, index_copy):
     assert result.output.count("¶") == 1
     assert "unknown command :bogus" in result.output
     assert "never asked" not in result.output
+
+
+def test_chat_shows_nearby_passages_merged_in_text_order(run, index_copy, article_text):
+    result = run("chat", "--index", index_copy, input="What did Putin say about relations with the United States?\n")
+    [heading] = [line for line in result.output.splitlines() if line.startswith("[1]")]
+    offsets = [int(n.replace(",", "")) for span in re.findall(r"chars ([\d,]+)–([\d,]+)", heading) for n in span]
+    assert len(offsets) >= 4 and offsets == sorted(offsets)  # two passages or more, in the text's order
+    excerpt = "\n".join(line.removeprefix("  │ ") for line in result.output.splitlines() if line.startswith("  │ "))
+    pieces = excerpt.replace("**", "").split(" … ")
+    assert len(pieces) >= 2 and all(piece in article_text for piece in pieces)
 
 
 def test_chat_ends_at_end_of_input(run, index_copy):

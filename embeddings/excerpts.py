@@ -1,0 +1,223 @@
+"""Quotes as places in the text: stable locations, wider views, nearby quotes merged, related terms."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from embeddings.encoder import Embedder
+from embeddings.lexical import tokenize
+from embeddings.retrieval import Answer, Highlight, Quote, clean_question
+from embeddings.store import Index
+
+# Quotes of one document at most this many characters apart (about a sentence) are shown as one excerpt,
+# of at most MAX_EXCERPT characters of quoted text.
+MAX_GAP = 200
+MAX_EXCERPT = 1200
+# Candidate terms weighed by the model when suggesting what to ask instead.
+MAX_TERM_CANDIDATES = 60
+_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}")
+_WORD = re.compile(r"\b[^\W\d_]{4,}\b")
+
+
+class LocationError(LookupError):
+    """A location's document is no longer indexed, or its sentences are not in it."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a quote stands, in terms that survive rebuilds which keep its document.
+
+    document is the document's sha256 (or a prefix of it); first, last and highlight are sentence numbers
+    counted from the document's first sentence.
+    """
+
+    document: str
+    first: int
+    last: int
+    highlight: int
+
+
+def locate(index: Index, quote: Quote) -> Location:
+    """The location of a quote taken from index."""
+    doc_id = next((i for i, d in enumerate(index.documents) if d.source == quote.source), None)
+    if doc_id is None:
+        raise LocationError(f"{quote.source} is not indexed")
+    rows = _document_sentences(index, doc_id)
+    starts, ends = rows[:, 1], rows[:, 2]
+    first = int(np.searchsorted(starts, quote.start))
+    last = int(np.searchsorted(ends, quote.end))
+    highlight = int(np.searchsorted(starts, quote.highlight.start))
+    return Location(index.documents[doc_id].sha256, first, last, highlight)
+
+
+def quote_at(index: Index, location: Location) -> Quote:
+    """The verbatim quote of a location's sentences, its highlight marked.
+
+    Raises:
+        LocationError: the document is not in index, or has no such sentences.
+    """
+    doc_id, rows = _resolve(index, location)
+    document = index.documents[doc_id]
+    _, start, _, paragraph = rows[location.first]
+    end = rows[location.last][2]
+    highlight = Highlight(int(rows[location.highlight][1]), int(rows[location.highlight][2]))
+    return Quote(document.text[start:end], int(start), int(end), int(paragraph), 0.0, highlight, document.source)
+
+
+def widen(index: Index, location: Location, before: int = 0, after: int = 0) -> Location:
+    """The location grown by sentences before and after it, within its document.
+
+    Raises:
+        LocationError: as `quote_at`.
+    """
+    _, rows = _resolve(index, location)
+    first = max(0, location.first - before)
+    last = min(len(rows) - 1, location.last + after)
+    return Location(location.document, first, last, location.highlight)
+
+
+def whole_paragraph(index: Index, location: Location) -> Location:
+    """The location of the whole paragraph that holds the highlight.
+
+    Raises:
+        LocationError: as `quote_at`.
+    """
+    _, rows = _resolve(index, location)
+    paragraph = rows[location.highlight][3]
+    members = np.flatnonzero(rows[:, 3] == paragraph)
+    return Location(location.document, int(members[0]), int(members[-1]), location.highlight)
+
+
+def sentence_count(index: Index, location: Location) -> int:
+    """How many sentences the location's document has.
+
+    Raises:
+        LocationError: as `quote_at`.
+    """
+    return len(_resolve(index, location)[1])
+
+
+def group_nearby(quotes: list[Quote], max_gap: int = MAX_GAP, max_chars: int = MAX_EXCERPT) -> list[list[Quote]]:
+    """Gather quotes that stand near each other in one document into excerpts.
+
+    Each quote, best first, joins the first excerpt of its document that has a quote at most max_gap
+    characters from it and stays within max_chars of quoted text; otherwise it starts an excerpt.
+
+    Returns:
+        The excerpts, each in the order its quotes stand in the text, in the order of their best quote.
+    """
+    groups: list[list[Quote]] = []
+    for quote in quotes:
+        for group in groups:
+            near = any(other.source == quote.source and _gap(quote, other) <= max_gap for other in group)
+            if near and sum(len(q.text) for q in group) + len(quote.text) <= max_chars:
+                group.append(quote)
+                group.sort(key=lambda q: q.start)
+                break
+        else:
+            groups.append([quote])
+    return groups
+
+
+def touching(before: Quote, after: Quote) -> bool:
+    """Whether after follows before in the text with at most a line break between them (nothing skipped)."""
+    return before.source == after.source and 0 <= after.start - before.end <= 2
+
+
+def excerpt_place(excerpt: list[Quote]) -> str:
+    """Where an excerpt stands, as front ends show it: "¶ 4 · chars 1,210–1,388", "…" where text is skipped."""
+    parts: list[list[Quote]] = []
+    for quote in excerpt:
+        if parts and touching(parts[-1][-1], quote):
+            parts[-1].append(quote)
+        else:
+            parts.append([quote])
+    places = []
+    for part in parts:
+        first, last = part[0], part[-1]
+        paragraphs = f"{first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
+        places.append(f"¶ {paragraphs} · chars {first.start:,}–{last.end:,}")
+    return " … ".join(places)
+
+
+def excerpt_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
+    """The excerpt as (text, emphasised) runs: each answering sentence emphasised, "…" where text is skipped."""
+    runs: list[tuple[str, bool]] = []
+    for number, quote in enumerate(excerpt):
+        if number:
+            before = excerpt[number - 1]
+            if not touching(before, quote):
+                runs.append((" … ", False))
+            else:
+                runs.append(("\n" if before.paragraph != quote.paragraph else " ", False))
+        start = quote.highlight.start - quote.start
+        end = quote.highlight.end - quote.start
+        runs += [(quote.text[:start], False), (quote.text[start:end], True), (quote.text[end:], False)]
+    return [run for run in runs if run[0]]
+
+
+def suggest_terms(index: Index, embedder: Embedder, answer: Answer, n: int = 3) -> list[str]:
+    """Distinctive terms of the passages nearest to a question that are close to it in meaning, and not in it.
+
+    Names (capitalised runs of up to three words) and words of four letters or more are weighed by their
+    cosine similarity to the question times their rarity in the index (idf, scaled to at most 1), so that
+    a rare name beats a common word. Each suggestion occurs verbatim in the text, and no two share a
+    stemmed word.
+    """
+    query, _ = clean_question(answer.question)
+    asked = set(tokenize(query))
+    candidates: dict[str, str] = {}  # stemmed key -> the term as written
+    for quote in answer.passages:
+        for match in [*_NAME.finditer(quote.text), *_WORD.finditer(quote.text)]:
+            term = match.group().strip("'’-")
+            stems = tokenize(term)
+            if not stems or asked & set(stems):
+                continue
+            candidates.setdefault(" ".join(stems), term)
+        if len(candidates) >= MAX_TERM_CANDIDATES:
+            break
+    if not candidates:
+        return []
+    terms = list(candidates.values())[:MAX_TERM_CANDIDATES]
+    vectors = embedder.encode([query, *terms])
+    stems = sorted({stem for term in terms for stem in tokenize(term)})
+    idf = index.lexical.idf(stems)
+    rarity = dict(zip(stems, idf / max(float(idf.max()), 1e-9)))
+    weight = np.array([max(rarity[stem] for stem in tokenize(term)) for term in terms])
+    closeness = (vectors[1:] @ vectors[0]) * weight
+    chosen: list[str] = []
+    used: set[str] = set()
+    for row in np.argsort(-closeness, kind="stable"):
+        term_stems = set(tokenize(terms[row]))
+        if term_stems & used:
+            continue
+        chosen.append(terms[row])
+        used |= term_stems
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+def _gap(a: Quote, b: Quote) -> int:
+    """Characters between two quotes of one document (negative when they overlap)."""
+    return max(a.start, b.start) - min(a.end, b.end)
+
+
+def _document_sentences(index: Index, doc_id: int) -> np.ndarray:
+    """A document's sentence rows: rows are grouped by document, so they are one slice."""
+    first, end = np.searchsorted(index.sentences[:, 0], [doc_id, doc_id + 1])
+    return index.sentences[first:end]
+
+
+def _resolve(index: Index, location: Location) -> tuple[int, np.ndarray]:
+    """The document id and sentence rows of a location, checked."""
+    doc_id = next((i for i, d in enumerate(index.documents) if d.sha256.startswith(location.document)), None)
+    if doc_id is None or not location.document:
+        raise LocationError("that text is no longer indexed")
+    rows = _document_sentences(index, doc_id)
+    if not 0 <= location.first <= location.highlight <= location.last < len(rows):
+        raise LocationError("those sentences are not in the text")
+    return doc_id, rows
