@@ -44,6 +44,11 @@ class Settings:
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)
     telegram_allowed_chats: tuple[int, ...] = ()
+    telegram_admins: tuple[int, ...] = ()
+    telegram_state_dir: Path = PROJECT_ROOT / "data" / "telegram"
+    telegram_repeat_window: float = 600.0
+    telegram_inline_cache_time: int = 60
+    telegram_max_upload_mb: float = 20.0
     telegram_questions_per_minute: int = 10
     telegram_group_questions_per_minute: int = 20
     telegram_poll_interval: float = 0.0
@@ -96,14 +101,15 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
         else:
             value = type(spec.default)(raw)
     except (TypeError, ValueError) as error:
-        expected = "comma-separated list of chat ids" if spec.type == "tuple[int, ...]" else spec.type
+        ids = "user ids" if name == "telegram_admins" else "chat ids"
+        expected = f"comma-separated list of {ids}" if spec.type == "tuple[int, ...]" else spec.type
         raise ConfigError(f"{origin}={shown} is not a valid {expected}") from error
     if isinstance(value, Path):
         value = value.expanduser()
     at_least_one = ("max_words", "top_k", "telegram_questions_per_minute", "telegram_group_questions_per_minute")
     if name in at_least_one and value < 1:
         raise ConfigError(f"{origin}={shown} must be at least 1")
-    if name.startswith("telegram_") and isinstance(value, float) and value < 0:
+    if name.startswith("telegram_") and isinstance(value, (int, float)) and value < 0:
         raise ConfigError(f"{origin}={shown} must not be negative")
     if name == "telegram_webhook_port" and not 1 <= value <= 65535:
         raise ConfigError(f"{origin}={shown} is not a port number")

@@ -6,10 +6,12 @@ import asyncio
 import logging
 import re
 import secrets
+import sqlite3
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -17,6 +19,10 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
     LinkPreviewOptions,
     Message,
     MessageEntity,
@@ -30,18 +36,23 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
+from bot.cards import CallbackSigner, Card, CardGoneError, CardMaker, ForgedCallbackError, QuestionStore
 from bot.config import TELEGRAM_API, ConfigError, Settings
-from bot.telegram_format import about_text, answer_messages, help_text, plain, start_text
+from bot.recent import Earlier, RecentAnswers
+from bot.telegram_format import about_text, help_text, plain, sources_text, start_text
 from embeddings.engine import CorpusInfo, Engine
 from embeddings.retrieval import EmptyQuestionError
+from embeddings.sources import SUFFIXES, SourceError
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +63,18 @@ COMMANDS = [
     BotCommand("ask", "Ask a question about the text"),
     BotCommand("help", "How to ask"),
     BotCommand("about", "Where the answers come from"),
+    BotCommand("sources", "The texts I answer from"),
     BotCommand("start", "What I know"),
 ]
 NON_TEXT_HINT = "I can only read text. Send your question as a message."
 UNKNOWN_COMMAND = "I don't know that command. /help shows how to ask."
+ADMINS_ONLY = "Thank you! Only the bot's admins can add texts; /sources lists the ones I answer from."
+# Button presses a user may make in any minute (a press that asks again costs as much as a question).
+PRESSES_PER_MINUTE = 30
+UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# A supergroup's id is -(10**12 + its id in t.me/c/ links).
+SUPERGROUP_OFFSET = 10**12
 
 
 @dataclass(frozen=True)
@@ -217,6 +236,11 @@ def verify_token(settings: Settings) -> str:
         raise ConfigError(f"cannot reach the Bot API at {_shown_url(settings)}: {error}") from None
 
 
+def file_base_url(settings: Settings) -> str:
+    """Where files are downloaded from: the Bot API address with /file before its /bot."""
+    return api_base_url(settings).removesuffix("/bot") + "/file/bot"
+
+
 def _request_bot(settings: Settings) -> Bot:
     timeout = settings.telegram_request_timeout
     request = HTTPXRequest(connect_timeout=timeout, read_timeout=timeout, write_timeout=timeout)
@@ -227,16 +251,27 @@ def _shown_url(settings: Settings) -> str:
     return "the official server" if settings.telegram_api_base_url == TELEGRAM_API else api_base_url(settings)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Services:
-    """What the handlers share: the engine, what it holds, and the per-user and per-group question limits."""
+    """What the handlers share: the engine and what it holds, the card maker, the limits and the admins."""
 
     engine: Engine
     info: CorpusInfo
+    maker: CardMaker
+    recent: RecentAnswers
     limiter: QuestionLimiter
     chat_limiter: QuestionLimiter
-    top_k: int
+    press_limiter: QuestionLimiter
     allowed_chats: frozenset[int]
+    admins: frozenset[int]
+    upload_dir: Path
+    max_upload_bytes: int
+    inline_cache_time: int
+
+    def refresh(self) -> None:
+        """Take in a changed index: what it holds, and whether cards name their source."""
+        self.info = self.engine.describe()
+        self.maker.show_source = len(self.info.documents) > 1
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -246,7 +281,8 @@ def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stop updates from chats outside the allow-list (when there is one) before any handler sees them."""
     allowed = _services(context).allowed_chats
-    chat = update.effective_chat
+    # Inline queries (and presses on the cards they send) come from a user, not from a chat.
+    chat = update.effective_chat or update.effective_user
     if allowed and (chat is None or chat.id not in allowed):
         logger.info("ignored an update from chat %s, which is not on the allow-list", chat.id if chat else None)
         raise ApplicationHandlerStop
@@ -331,21 +367,210 @@ def addressed_question(message: Message, username: str, bot_id: int) -> str | No
 
 
 async def answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
-    """Answer question as a reply to message: verbatim quotes, or an honest "not in the text"."""
+    """Answer question as a reply to message with a quote card, or point a group to its earlier answer."""
     services = _services(context)
     if not await _admitted(message, services):
         return
     typing = asyncio.create_task(_show_typing(message))
     try:
-        result = await asyncio.to_thread(services.engine.ask, question, services.top_k)
+        card, result = await asyncio.to_thread(services.maker.answer, question)
     except EmptyQuestionError:
         example = services.info.sample_question or "What is the text about?"
         await _reply(message, plain(f"Please write a question, for example: /ask {example}"))
         return
     finally:
         typing.cancel()
-    for text in answer_messages(result):
-        await _reply(message, text)
+    place = (message.chat_id, message.message_thread_id)
+    group = message.chat.type != "private"
+    earlier = services.recent.find(place, result) if group else None
+    if earlier is not None:
+        await _reply(message, courtesy_text(message.chat_id, earlier, services.recent.now()))
+        return
+    sent = await _reply(message, card.html, keyboard(card))
+    if group:
+        services.recent.add(place, result, sent.message_id)
+
+
+async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Show what a card's button asks for in the same message; refuse data this bot did not sign."""
+    query = update.callback_query
+    services = _services(context)
+    try:
+        press = services.maker.signer.read(query.data)
+    except ForgedCallbackError as error:
+        logger.warning("refused a button press from user %s: %s", query.from_user.id, error)
+        await query.answer("This button is not one of mine, so I ignore it.", show_alert=True)
+        return
+    admission = services.press_limiter.admit(query.from_user.id)
+    if not admission.allowed:
+        await query.answer(f"That is a lot of presses; please try again in {max(1, round(admission.retry_in))} s.")
+        return
+    try:
+        card = await asyncio.to_thread(services.maker.press, press)
+    except CardGoneError as gone:
+        await query.answer(str(gone), show_alert=True)
+        return
+    try:
+        await query.edit_message_text(
+            card.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(card), link_preview_options=NO_PREVIEW
+        )
+    except BadRequest as error:
+        # Two quick presses of one button ask for the same text twice; the second changes nothing.
+        if "not modified" not in str(error).lower():
+            raise
+    await query.answer()
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer the best passages for the question typed after the bot's name, or the texts' openings."""
+    query = update.inline_query
+    services = _services(context)
+    question = query.query.strip()
+    cards: list[Card] = []
+    if question:
+        try:
+            cards = await asyncio.to_thread(services.maker.all_matches, question)
+        except EmptyQuestionError:
+            cards = []
+    if not cards:
+        cards = await asyncio.to_thread(
+            lambda: [services.maker.opening(d.sha256, d.name) for d in services.info.documents[:50]]
+        )
+    results = [
+        InlineQueryResultArticle(
+            id=str(number),
+            title=card.title,
+            description=card.description,
+            input_message_content=InputTextMessageContent(
+                card.html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+            ),
+            reply_markup=keyboard(card),
+        )
+        for number, card in enumerate(cards)
+    ]
+    await query.answer(results, cache_time=services.inline_cache_time)
+
+
+async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List the texts the bot answers from, numbered for /forget."""
+    services = _services(context)
+    message = update.effective_message
+    admin = message.from_user is not None and message.from_user.id in services.admins
+    await _reply(message, sources_text(services.info, admin))
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Remove text number N from the index (admins only)."""
+    services = _services(context)
+    message = update.effective_message
+    if message.from_user is None or message.from_user.id not in services.admins:
+        await _reply(message, plain("Only the bot's admins can remove texts."))
+        return
+    documents = services.info.documents
+    number = context.args[0] if context.args else ""
+    if not number.isdigit() or not 1 <= int(number) <= len(documents):
+        which = f"Which text? Write /forget N, with N from 1 to {len(documents)} as /sources numbers them."
+        await _reply(message, plain(which))
+        return
+    document = documents[int(number) - 1]
+    try:
+        await asyncio.to_thread(services.engine.forget, document.source)
+    except SourceError as error:
+        await _reply(message, plain(_file_names_only(str(error))))
+        return
+    uploaded = Path(document.source)
+    if uploaded.parent == services.upload_dir.resolve():
+        uploaded.unlink(missing_ok=True)
+    services.refresh()
+    await _reply(message, plain(f"I forgot {document.name}. I now answer from {len(services.info.documents)} text(s)."))
+
+
+async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Index a .txt, .md or .html file an admin sends in private; tell anyone else that only admins add texts."""
+    services = _services(context)
+    message = update.effective_message
+    if message.from_user is None or message.from_user.id not in services.admins:
+        await _reply(message, plain(ADMINS_ONLY))
+        return
+    document = message.document
+    name = safe_file_name(document.file_name)
+    if Path(document.file_name or "").suffix.lower() not in SUFFIXES:
+        kinds = ", ".join(SUFFIXES)
+        await _reply(message, plain(f"I can add text files ({kinds}); {document.file_name or 'this file'} is not one."))
+        return
+    if document.file_size is not None and document.file_size > services.max_upload_bytes:
+        await _reply(message, plain(
+            f"{name} is {document.file_size / 1e6:.1f} MB; the most I take is {services.max_upload_bytes / 1e6:.1f} MB."
+        ))
+        return
+    typing = asyncio.create_task(_show_typing(message))
+    try:
+        data = await (await context.bot.get_file(document.file_id)).download_as_bytearray()
+        if len(data) > services.max_upload_bytes:
+            await _reply(message, plain(f"{name} is over {services.max_upload_bytes / 1e6:.1f} MB; I did not add it."))
+            return
+        replaced = await asyncio.to_thread(_add_upload, services, name, bytes(data))
+    except SourceError as error:
+        await _reply(message, plain(f"I did not add {name}: {_file_names_only(str(error))}"))
+        return
+    finally:
+        typing.cancel()
+    services.refresh()
+    what = "took in the new version of" if replaced else "added"
+    await _reply(message, plain(
+        f"I {what} {name}. I now answer from {len(services.info.documents)} text(s); /sources lists them."
+    ))
+
+
+def _add_upload(services: Services, name: str, data: bytes) -> bool:
+    """Save an upload and index it; a file of the same name is replaced, and restored if the new one fails.
+
+    Returns:
+        Whether a file of that name was replaced.
+
+    Raises:
+        SourceError: the file is not text, or the index cannot take it.
+    """
+    services.upload_dir.mkdir(parents=True, exist_ok=True)
+    path = services.upload_dir / name
+    previous = path.read_bytes() if path.is_file() else None
+    path.write_bytes(data)
+    try:
+        services.engine.add(path)
+    except BaseException:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(previous)
+        raise
+    return previous is not None
+
+
+def safe_file_name(name: str | None) -> str:
+    """An uploaded file's name made safe to save: no folders, only letters, digits, dot, dash and underscore."""
+    stem = re.sub(r"[^\w.-]", "_", Path(name or "").name).lstrip(".")[-100:]
+    return stem or "upload.txt"
+
+
+def keyboard(card: Card) -> InlineKeyboardMarkup | None:
+    """A card's buttons as Telegram's inline keyboard."""
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in card.buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def courtesy_text(chat_id: int, earlier: Earlier, now: float) -> str:
+    """A short pointer to an earlier answer: a link in a supergroup, where messages have links."""
+    minutes = round((now - earlier.at) / 60)
+    when = "a moment ago" if minutes < 1 else f"{minutes} minute{'s' if minutes > 1 else ''} ago"
+    if chat_id < -SUPERGROUP_OFFSET:
+        link = f"https://t.me/c/{-chat_id - SUPERGROUP_OFFSET}/{earlier.message_id}"
+        return f'That was asked and answered here {when}: <a href="{link}">see that answer</a>.'
+    return f"That was asked and answered here {when}; my answer is a little way up."
+
+
+def _file_names_only(text: str) -> str:
+    """An error message with the folders of the server's paths left out."""
+    return re.sub(r"(?:/[^/\s:]+)+/([^/\s:]+)", r"\1", text)
 
 
 async def _admitted(message: Message, services: Services) -> bool:
@@ -375,12 +600,13 @@ async def _show_typing(message: Message) -> None:
         logger.debug("chat action failed in chat %s: %s", message.chat_id, error)
 
 
-async def _reply(message: Message, text: str) -> None:
-    await message.reply_text(
+async def _reply(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
+    return await message.reply_text(
         text,
         parse_mode=ParseMode.HTML,
         reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        link_preview_options=NO_PREVIEW,
+        reply_markup=markup,
     )
 
 
@@ -424,16 +650,29 @@ def build_application(settings: Settings, engine: Engine, retry_backoff: float =
         .get_updates_read_timeout(timeout)
         .get_updates_write_timeout(timeout)
         .get_updates_pool_timeout(timeout)
+        .base_file_url(file_base_url(settings))
         .post_init(on_start)
         .build()
     )
+    store_path = settings.telegram_state_dir / "questions.sqlite"
+    try:
+        store = QuestionStore(store_path)
+    except (OSError, sqlite3.DatabaseError) as error:
+        raise ConfigError(f"cannot use {store_path} to keep the cards' questions: {error}") from error
+    maker = CardMaker(engine, CallbackSigner(settings.telegram_bot_token), store, settings.top_k)
     application.bot_data["citebot"] = Services(
         engine=engine,
         info=engine.describe(),
+        maker=maker,
+        recent=RecentAnswers(settings.telegram_repeat_window),
         limiter=QuestionLimiter(settings.telegram_questions_per_minute),
         chat_limiter=QuestionLimiter(settings.telegram_group_questions_per_minute),
-        top_k=settings.top_k,
+        press_limiter=QuestionLimiter(PRESSES_PER_MINUTE),
         allowed_chats=frozenset(settings.telegram_allowed_chats),
+        admins=frozenset(settings.telegram_admins),
+        upload_dir=settings.telegram_state_dir / "uploads",
+        max_upload_bytes=int(settings.telegram_max_upload_mb * 1_000_000),
+        inline_cache_time=settings.telegram_inline_cache_time,
     )
     new = filters.UpdateType.MESSAGE  # edits would answer a question twice
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
@@ -442,6 +681,11 @@ def build_application(settings: Settings, engine: Engine, retry_backoff: float =
     application.add_handler(CommandHandler("help", help_command, filters=new))
     application.add_handler(CommandHandler("about", about, filters=new))
     application.add_handler(CommandHandler("ask", ask_command, filters=new))
+    application.add_handler(CommandHandler("sources", sources, filters=new))
+    application.add_handler(CommandHandler("forget", forget, filters=new))
+    application.add_handler(CallbackQueryHandler(card_button))
+    application.add_handler(InlineQueryHandler(inline_query))
+    application.add_handler(MessageHandler(new & private & filters.Document.ALL, upload))
     application.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, private_text))
     application.add_handler(MessageHandler(new & groups & filters.TEXT & ~filters.COMMAND, group_text))
     application.add_handler(MessageHandler(new & private & filters.COMMAND, unknown_command))
@@ -462,13 +706,13 @@ def run(application: Application, settings: Settings) -> None:
             url_path=urlsplit(settings.telegram_webhook_url).path.lstrip("/"),
             webhook_url=settings.telegram_webhook_url,
             secret_token=secret,
-            allowed_updates=[Update.MESSAGE],
+            allowed_updates=UPDATES,
             **signals,
         )
     else:
         application.run_polling(
             poll_interval=settings.telegram_poll_interval,
             timeout=int(settings.telegram_poll_timeout),
-            allowed_updates=[Update.MESSAGE],
+            allowed_updates=UPDATES,
             **signals,
         )

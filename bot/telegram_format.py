@@ -1,31 +1,22 @@
-"""Telegram HTML for answers and help texts, split into messages Telegram accepts.
+"""Telegram HTML for quote cards and help texts, each one message Telegram accepts.
 
-Every piece of document or user text goes through `html.escape`; tags come only from here, and a
-message is never cut inside one.
+Every piece of document or user text goes through `html.escape`; tags come only from here, and a quote
+too long for a message is cut between characters of its text, never inside a tag.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.engine import CorpusInfo
-from embeddings.retrieval import Answer, Quote
+from embeddings.excerpts import excerpt_place, excerpt_runs
+from embeddings.retrieval import Quote
 
 # Telegram's limit is 4,096 characters of text after entity parsing; counting UTF-16 code units is never
 # less than what Telegram counts.
 MESSAGE_LIMIT = 4096
-
-
-@dataclass(frozen=True)
-class Block:
-    """A piece of a message: well-formed HTML, the length of the text it shows, and what goes before it."""
-
-    html: str
-    shown: int
-    joiner: str = "\n\n"
 
 
 def shown_length(text: str) -> int:
@@ -33,29 +24,42 @@ def shown_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def answer_messages(answer: Answer, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """The answer as Telegram HTML messages of at most limit characters each.
+def card_html(
+    excerpt: list[Quote],
+    heading: str | None = None,
+    lead: str | None = None,
+    footer: str | None = None,
+    notes: tuple[str, ...] = (),
+    show_source: bool = False,
+    limit: int = MESSAGE_LIMIT,
+) -> str:
+    """A quote card: the excerpt in an expandable blockquote, where it stands, and the lines around it.
 
-    The best passage is quoted whole with its answering sentence in bold; the next ones show only
-    their answering sentence. When the text does not hold the answer, the reply says so and quotes
-    the nearest passage.
+    Args:
+        excerpt: quotes of one document in text order; "…" stands between them, each answering sentence is
+            bold, and the first quote's is kept in view when the excerpt must be cut to fit.
+        heading: a line above everything, such as the question the card answers (bold is kept for the
+            answering sentences).
+        lead: an italic line above the quote.
+        footer: a line under the place.
+        notes: what was changed in the question, each an italic line.
+        show_source: name the document in the place line.
+        limit: the most characters the card may show.
     """
-    blocks = [_text_block(f"Note: {note}.", tag="i") for note in answer.notes]
-    show_source = len({quote.source for quote in answer.passages}) > 1
-    if not answer.answered:
-        blocks.append(_text_block("The text does not seem to answer that. The nearest passage is this one:"))
-    if answer.passages:
-        best = answer.passages[0]
-        blocks.extend(_quote_blocks(_marked(best), limit))
-        blocks.append(_text_block(_place(best.paragraph, best.start, best.end, best.source, show_source), "\n", "i"))
-    if answer.answered and len(answer.passages) > 1:
-        blocks.append(_text_block("Also in the text:", tag="b"))
-        for quote in answer.passages[1:]:
-            start, end = quote.highlight.start, quote.highlight.end
-            sentence = quote.text[start - quote.start : end - quote.start]
-            blocks.extend(_quote_blocks([(sentence, False)], limit, joiner="\n"))
-            blocks.append(_text_block(_place(quote.paragraph, start, end, quote.source, show_source), "\n", "i"))
-    return pack(blocks, limit)
+    lines = [plain(heading)] if heading else []
+    lines += [f"<i>Note: {plain(note)}.</i>" for note in notes]
+    if lead:
+        lines.append(f"<i>{plain(lead)}</i>")
+    places = excerpt_place(excerpt)
+    if show_source and excerpt:
+        places += f" · {Path(excerpt[0].source).name}"
+    after = [f"<i>{plain(places)}</i>"] + ([plain(footer)] if footer else [])
+    around = "\n".join(lines + after)
+    # The card's own lines, the two line breaks around the quote, and room for the "…" of a cut.
+    budget = limit - shown_length(parse_free(around)) - 2 - 4
+    runs = _fit(excerpt_runs(excerpt), budget)
+    quote = "".join(f"<b>{plain(text)}</b>" if bold else plain(text) for text, bold in runs).replace("</b><b>", "")
+    return "\n".join(lines + [f"<blockquote expandable>{quote}</blockquote>"] + after)
 
 
 def start_text(info: CorpusInfo) -> str:
@@ -80,10 +84,12 @@ def help_text(username: str) -> str:
         "<b>In this chat</b>, send a question as a message.\n"
         f"<b>In a group</b>, write <code>/ask your question</code>, mention @{name} in a message, "
         "or reply to one of my answers.\n\n"
-        "Each answer quotes the passage that answers best, with the answering sentence in bold and its "
-        "paragraph and character offsets below it; shorter quotes of the next best passages follow. "
-        "If the text does not hold the answer I say so and show the nearest passage. "
-        "I never add words of my own."
+        "Each answer is a card quoting the passages that answer best, in the order they stand in the text, "
+        "with the answering sentences in bold and their paragraph and character offsets below. Its buttons "
+        "show more of the text around the quote, the whole paragraph, or the next match.\n"
+        "If the text does not hold the answer I say so, show the nearest passage and suggest words that "
+        "the text does use. I never add words of my own.\n\n"
+        f"<b>Anywhere</b>, type @{name} and a question to share a quote into any chat."
     )
 
 
@@ -101,88 +107,43 @@ def about_text(info: CorpusInfo) -> str:
     return "\n".join(lines)
 
 
+def sources_text(info: CorpusInfo, admin: bool) -> str:
+    """The texts the bot answers from, numbered; admins are told how to add and remove them."""
+    lines = [f"I answer from {len(info.documents)} text(s):"]
+    for number, d in enumerate(info.documents, start=1):
+        lines.append(f"{number}. <b>{plain(d.name)}</b>: {d.paragraphs:,} paragraph(s), {d.chars:,} characters")
+    if admin:
+        lines.append("\nSend me a .txt, .md or .html file to add it; /forget N removes text N.")
+    return "\n".join(lines)
+
+
 def plain(text: str) -> str:
     """Escape text for a message of its own."""
     return html.escape(text, quote=False)
 
 
-def pack(blocks: list[Block], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join blocks, each after its joiner, into as few messages as fit the limit."""
-    messages: list[list[Block]] = [[]]
-    used = 0
-    for block in blocks:
-        extra = block.shown + (len(block.joiner) if messages[-1] else 0)
-        if messages[-1] and used + extra > limit:
-            messages.append([])
-            extra = block.shown
-            used = 0
-        messages[-1].append(block)
-        used += extra
-    return ["".join((b.joiner if i else "") + b.html for i, b in enumerate(message)) for message in messages if message]
+def parse_free(html_text: str) -> str:
+    """The text an HTML string made here shows (its tags dropped, its entities read)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
 
 
-def _text_block(text: str, joiner: str = "\n\n", tag: str | None = None) -> Block:
-    """Text escaped, inside tag when one is given."""
-    body = html.escape(text, quote=False)
-    return Block(f"<{tag}>{body}</{tag}>" if tag else body, shown_length(text), joiner)
-
-
-def _place(paragraph: int, start: int, end: int, source: str, show_source: bool) -> str:
-    place = f"¶ {paragraph} · characters {start:,}–{end:,}"
-    return f"{place} · {Path(source).name}" if show_source else place
-
-
-def _marked(quote: Quote) -> list[tuple[str, bool]]:
-    """The quote's text as (text, bold) runs, the answering sentence bold."""
-    start = quote.highlight.start - quote.start
-    end = quote.highlight.end - quote.start
-    runs = [(quote.text[:start], False), (quote.text[start:end], True), (quote.text[end:], False)]
-    return [run for run in runs if run[0]]
-
-
-def _quote_blocks(runs: list[tuple[str, bool]], limit: int, joiner: str = "\n\n") -> list[Block]:
-    """Blockquotes of the runs, split between words into pieces that each fit a message."""
-    blocks: list[Block] = []
-    current: list[tuple[str, bool]] = []
-    used = 0
-    for text, bold in runs:
-        for piece in re.findall(r"\S+\s*|\s+", text):
-            while piece:
-                size = shown_length(piece)
-                if used + size <= limit:
-                    current.append((piece, bold))
-                    used += size
-                    break
-                if current and size <= limit:
-                    blocks.append(_blockquote(current))
-                    current, used = [], 0
-                    continue
-                # A "word" longer than a whole message: cut it where the message is full.
-                part = _prefix(piece, limit - used)
-                if part:
-                    current.append((part, bold))
-                blocks.append(_blockquote(current))
-                current, used = [], 0
-                piece = piece[len(part) :]
-    if current:
-        blocks.append(_blockquote(current))
-    return [Block(b.html, b.shown, joiner) for b in blocks]
-
-
-def _prefix(text: str, units: int) -> str:
-    """The longest prefix of text that is at most units UTF-16 code units and splits no character."""
-    used = 0
-    for position, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > units:
-            return text[:position]
-    return text
-
-
-def _blockquote(runs: list[tuple[str, bool]]) -> Block:
-    parts = []
-    for text, bold in runs:
-        body = html.escape(text, quote=False)
-        parts.append(f"<b>{body}</b>" if bold else body)
-    merged = "".join(parts).replace("</b><b>", "")
-    return Block(f"<blockquote>{merged}</blockquote>", sum(shown_length(t) for t, _ in runs))
+def _fit(runs: list[tuple[str, bool]], budget: int) -> list[tuple[str, bool]]:
+    """The runs cut to at most budget UTF-16 units around the first bold run, "…" marking each cut."""
+    text = "".join(t for t, _ in runs)
+    if shown_length(text) <= budget:
+        return runs
+    bounds, position = [], 0
+    for run_text, bold in runs:
+        bounds.append((position, position + len(run_text), bold))
+        position += len(run_text)
+    focus_start, focus_end = next(((s, e) for s, e, bold in bounds if bold), (0, 0))
+    width = budget
+    while True:
+        # Centre the window on the bold run, or start it there when the run alone is wider.
+        start = max(0, min(focus_start - max(0, width - (focus_end - focus_start)) // 2, len(text) - width))
+        end = min(len(text), start + width)
+        if shown_length(text[start:end]) <= budget or width <= 1:
+            break
+        width = width * budget // shown_length(text[start:end])
+    cut = [(text[max(s, start) : min(e, end)], bold) for s, e, bold in bounds if min(e, end) > max(s, start)]
+    return ([("…", False)] if start > 0 else []) + cut + ([("…", False)] if end < len(text) else [])

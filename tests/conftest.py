@@ -85,3 +85,22 @@ def bot_api():
     api = FakeBotApi().start()
     yield api
     api.stop()
+
+
+@pytest.fixture(scope="module")
+def api():
+    """A Bot API server on 127.0.0.1 shared by the tests of a module."""
+    from tests.fake_bot_api import FakeBotApi
+
+    server = FakeBotApi().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def bot(api, article_engine):
+    """The bot over the bundled article, serving api for the tests of a module."""
+    from tests.telegram_harness import RunningBot
+
+    with RunningBot(api, article_engine) as running:
+        yield running

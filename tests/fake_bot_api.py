@@ -1,9 +1,11 @@
 """A Bot API server on 127.0.0.1 for tests and benchmarks: real HTTP, Telegram's JSON, failures on demand.
 
-It speaks the methods citebot uses (getMe, getUpdates with long polling, sendMessage, sendChatAction,
-setMyCommands, deleteWebhook, setWebhook), validates sendMessage as Telegram does (HTML entities, 4,096
-characters after parsing), records every message the bot sends and can be told to answer a method with
-429 and retry_after, a 5xx, or a stall that outlasts the client's timeout.
+It speaks the methods citebot uses (getMe, getUpdates with long polling, sendMessage, editMessageText,
+answerCallbackQuery, answerInlineQuery, getFile and file downloads, sendChatAction, setMyCommands,
+deleteWebhook, setWebhook), validates messages as Telegram does (HTML entities, 4,096 characters after
+parsing, 64 bytes of callback data a button), records every message the bot sends and can be told to
+answer a method with 429 and retry_after, a 5xx, or a stall that outlasts the client's timeout. Users
+press buttons (callback queries), type inline queries and upload documents through it.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 BOT = {"id": 123456789, "is_bot": True, "first_name": "citebot", "username": "citebot_test_bot"}
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote",
                 "tg-spoiler", "span", "tg-emoji"}
+ALLOWED_ATTRIBUTES = {"a": {"href"}, "blockquote": {"expandable"}, "span": {"class"}, "tg-emoji": {"emoji-id"},
+                      "code": {"class"}}
 
 
 @dataclass
@@ -46,6 +50,9 @@ class Sent:
     reply_to: int | None
     thread_id: int | None
     at: float = field(default_factory=time.monotonic)
+    markup: dict | None = None
+    inline_message_id: str | None = None
+    edits: int = 0
 
     @property
     def text(self) -> str:
@@ -54,6 +61,11 @@ class Sent:
     @property
     def bold(self) -> list[str]:
         return self.shown.bold
+
+    def buttons(self) -> dict[str, str]:
+        """The message's inline buttons: label -> callback data."""
+        rows = (self.markup or {}).get("inline_keyboard", [])
+        return {button["text"]: button.get("callback_data", "") for row in rows for button in row}
 
 
 class FakeBotApi:
@@ -66,6 +78,9 @@ class FakeBotApi:
         self.calls: list[str] = []
         self.timed_calls: list[tuple[str, float]] = []
         self.webhook: dict | None = None
+        self.callback_answers: dict[str, dict] = {}
+        self.inline_answers: dict[str, dict] = {}
+        self.files: dict[str, bytes] = {}
         self._updates: list[dict] = []
         self._faults: dict[str, deque] = {}
         self._ids = itertools.count(1000)
@@ -123,6 +138,67 @@ class FakeBotApi:
         self.push({"message": message})
         return message
 
+    def press(self, card: Sent, label: str, user_id: int | None = None, data: str | None = None) -> str:
+        """A user presses the button labelled label on card (or sends data of their own); returns the query id."""
+        query_id = f"cq{next(self._ids)}"
+        query = {"id": query_id, "from": _user(user_id or abs(card.chat_id) or 7), "chat_instance": "ci1",
+                 "data": card.buttons()[label] if data is None else data}
+        if card.inline_message_id:
+            query["inline_message_id"] = card.inline_message_id
+        else:
+            query["message"] = {"message_id": card.message_id, "date": int(time.time()), "from": self.bot,
+                                "chat": {"id": card.chat_id, "type": "private" if card.chat_id > 0 else "supergroup"},
+                                "text": card.text}
+        self.push({"callback_query": query})
+        return query_id
+
+    def inline(self, user_id: int, query: str) -> str:
+        """A user types @bot and query in some chat; returns the inline query's id."""
+        query_id = f"iq{next(self._ids)}"
+        self.push({"inline_query": {"id": query_id, "from": _user(user_id), "query": query, "offset": ""}})
+        return query_id
+
+    def choose(self, result: dict) -> Sent:
+        """The user picks an inline result: its message appears in their chat, its buttons press as inline."""
+        content = result["input_message_content"]
+        shown = parse_html(content["message_text"])
+        sent = Sent(next(self._ids), 0, content["message_text"], shown, None, None,
+                    markup=result.get("reply_markup"), inline_message_id=f"im{next(self._ids)}")
+        with self._changed:
+            self.sent.append(sent)
+        return sent
+
+    def upload(self, chat_id: int, file_name: str, content: bytes, user_id: int | None = None,
+               file_size: int | None = None) -> dict:
+        """A user sends a document in a chat (file_size overrides what Telegram reports)."""
+        file_id = f"file{next(self._ids)}"
+        self.files[file_id] = content
+        message = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": _user(user_id or abs(chat_id)),
+            "document": {"file_id": file_id, "file_unique_id": "u" + file_id, "file_name": file_name,
+                         "mime_type": "application/octet-stream",
+                         "file_size": len(content) if file_size is None else file_size},
+        }
+        self.push({"message": message})
+        return message
+
+    def card(self, message: dict) -> Sent:
+        """The one message the bot sent in reply to message (its quote card); fails the test otherwise."""
+        replies = self.wait_for_replies(message)
+        assert len(replies) == 1, [r.text for r in replies]
+        return replies[0]
+
+    def wait_for_answer(self, query_id: str, timeout: float = 30.0) -> dict:
+        """The bot's answer to a callback or inline query; fails the test on timeout."""
+        def answered() -> bool:
+            return query_id in self.callback_answers or query_id in self.inline_answers
+        if not self.wait_until(answered, timeout):
+            raise AssertionError(f"no answer to query {query_id} within {timeout} s; calls: {self.calls[-10:]}")
+        return self.callback_answers.get(query_id) or self.inline_answers[query_id]
+
     def push(self, update: dict) -> None:
         """Queue an update for getUpdates."""
         with self._changed:
@@ -179,6 +255,11 @@ class FakeBotApi:
         return {"message_id": item.message_id, "date": int(time.time()), "chat": {"id": item.chat_id, "type": "group"},
                 "from": self.bot, "text": item.text}
 
+    def file(self, path: str) -> tuple[int, bytes]:
+        """A download of a file getFile named."""
+        content = self.files.get(path.removeprefix("documents/"))
+        return (200, content) if content is not None else (404, b"Not Found")
+
     def handle(self, token: str, method: str, params: dict) -> tuple[int, dict]:
         """Answer one Bot API call: (HTTP status, JSON body)."""
         if token != self.token:
@@ -219,19 +300,15 @@ class FakeBotApi:
 
     def _sendMessage(self, params: dict) -> tuple[int, dict]:
         html = str(params.get("text", ""))
-        try:
-            shown = parse_html(html) if params.get("parse_mode") == "HTML" else Shown(html, [], [])
-        except ValueError as error:
-            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: can't parse entities: {error}"}
-        if not shown.text.strip():
-            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
-        if _u16(shown.text) > 4096:
-            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"}
+        shown, refusal = _check_message(html, params.get("parse_mode"), params.get("reply_markup"))
+        if refusal:
+            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
         chat_id = int(params["chat_id"])
         reply = params.get("reply_parameters")
         reply_to = int(reply["message_id"]) if reply else params.get("reply_to_message_id")
         thread_id = int(params["message_thread_id"]) if params.get("message_thread_id") else None
-        sent = Sent(next(self._ids), chat_id, html, shown, int(reply_to) if reply_to else None, thread_id)
+        sent = Sent(next(self._ids), chat_id, html, shown, int(reply_to) if reply_to else None, thread_id,
+                    markup=params.get("reply_markup"))
         with self._changed:
             self.sent.append(sent)
             self._changed.notify_all()
@@ -240,6 +317,60 @@ class FakeBotApi:
         if thread_id:
             result["message_thread_id"] = thread_id
         return 200, {"ok": True, "result": result}
+
+    def _editMessageText(self, params: dict) -> tuple[int, dict]:
+        html = str(params.get("text", ""))
+        shown, refusal = _check_message(html, params.get("parse_mode"), params.get("reply_markup"))
+        if refusal:
+            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+        inline_id = params.get("inline_message_id")
+        with self._changed:
+            if inline_id:
+                target = next((s for s in self.sent if s.inline_message_id == inline_id), None)
+            else:
+                chat_id, message_id = int(params.get("chat_id", 0)), int(params.get("message_id", 0))
+                target = next((s for s in self.sent if (s.chat_id, s.message_id) == (chat_id, message_id)), None)
+            if target is None:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
+            if (target.html, target.markup) == (html, params.get("reply_markup")):
+                description = ("Bad Request: message is not modified: specified new message content and reply markup "
+                               "are exactly the same")
+                return 400, {"ok": False, "error_code": 400, "description": description}
+            target.html, target.shown, target.markup = html, shown, params.get("reply_markup")
+            target.edits += 1
+            self._changed.notify_all()
+        if inline_id:
+            return 200, {"ok": True, "result": True}
+        return 200, {"ok": True, "result": {"message_id": target.message_id, "date": int(time.time()),
+                                            "chat": {"id": target.chat_id, "type": "private"}, "from": self.bot,
+                                            "text": shown.text, "edit_date": int(time.time())}}
+
+    def _answerCallbackQuery(self, params: dict) -> tuple[int, dict]:
+        with self._changed:
+            self.callback_answers[str(params["callback_query_id"])] = params
+            self._changed.notify_all()
+        return 200, {"ok": True, "result": True}
+
+    def _answerInlineQuery(self, params: dict) -> tuple[int, dict]:
+        results = params.get("results") or []
+        if len(results) > 50 or len({r["id"] for r in results}) != len(results):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: RESULTS_TOO_MUCH or duplicate id"}
+        for result in results:
+            content = result["input_message_content"]
+            _, refusal = _check_message(content["message_text"], content.get("parse_mode"), result.get("reply_markup"))
+            if refusal or not result.get("title"):
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal or 'no title'}"}
+        with self._changed:
+            self.inline_answers[str(params["inline_query_id"])] = params
+            self._changed.notify_all()
+        return 200, {"ok": True, "result": True}
+
+    def _getFile(self, params: dict) -> tuple[int, dict]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+        return 200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": "u" + file_id,
+                                            "file_size": len(self.files[file_id]), "file_path": f"documents/{file_id}"}}
 
     def _sendChatAction(self, params: dict) -> tuple[int, dict]:
         return 200, {"ok": True, "result": True}
@@ -254,6 +385,27 @@ class FakeBotApi:
     def _setWebhook(self, params: dict) -> tuple[int, dict]:
         self.webhook = params
         return 200, {"ok": True, "result": True}
+
+
+def _user(user_id: int) -> dict:
+    return {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}
+
+
+def _check_message(html: str, parse_mode: str | None, markup: dict | None) -> tuple[Shown, str | None]:
+    """What a message shows, and why Telegram would refuse it (None if it would not)."""
+    try:
+        shown = parse_html(html) if parse_mode == "HTML" else Shown(html, [], [])
+    except ValueError as error:
+        return Shown("", [], []), f"can't parse entities: {error}"
+    if not shown.text.strip():
+        return shown, "message text is empty"
+    if _u16(shown.text) > 4096:
+        return shown, "message is too long"
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            if len(button.get("callback_data", "").encode()) > 64:
+                return shown, "BUTTON_DATA_INVALID"
+    return shown, None
 
 
 def user_message(
@@ -306,6 +458,14 @@ def _handler(api: FakeBotApi) -> type[BaseHTTPRequestHandler]:
             self._serve(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
         def do_GET(self) -> None:  # noqa: N802
+            download = re.fullmatch(r"/file/bot([^/]+)/(.+)", unquote(self.path))
+            if download:
+                status, content = api.file(download.group(2)) if download.group(1) == api.token else (401, b"")
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+                return
             self._serve(b"")
 
         def _serve(self, body: bytes) -> None:
@@ -344,7 +504,7 @@ def _params(headers, body: bytes) -> dict:
     params = {}
     for key, value in parse_qsl(body.decode(), keep_blank_values=True):
         try:
-            params[key] = json.loads(value) if value[:1] in "{[" else value
+            params[key] = json.loads(value) if value[:1] in "{[" or value in ("true", "false") else value
         except json.JSONDecodeError:
             params[key] = value
     return params
@@ -379,6 +539,9 @@ class _TelegramHtml(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag not in ALLOWED_TAGS:
             raise ValueError(f'unsupported start tag "{tag}"')
+        for name, _ in attrs:
+            if name not in ALLOWED_ATTRIBUTES.get(tag, ()):
+                raise ValueError(f'unsupported attribute "{name}" of tag "{tag}"')
         self.stack.append(tag)
         self._starts.append(len("".join(self.text)))
 

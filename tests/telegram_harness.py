@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import tempfile
 import threading
+from pathlib import Path
 
 from bot import telegram_bot
 from bot.config import Settings
@@ -28,9 +30,17 @@ class RunningBot:
     """The bot serving api until stop(); start() returns once it is taking updates."""
 
     def __init__(self, api: FakeBotApi, engine: Engine, ready=None, **overrides: object) -> None:
-        """ready() tells when the bot is serving; by default, once it has polled for updates."""
+        """ready() tells when the bot is serving; by default, once it has polled for updates.
+
+        The bot keeps its state (questions, uploads) in a fresh temporary folder unless
+        telegram_state_dir is given.
+        """
         self.api = api
         self.ready = ready
+        self._state = None
+        if "telegram_state_dir" not in overrides:
+            self._state = tempfile.TemporaryDirectory(prefix="citebot-bot-")
+            overrides["telegram_state_dir"] = Path(self._state.name)
         self.settings = bot_settings(api, **overrides)
         self.application = telegram_bot.build_application(self.settings, engine, retry_backoff=0.05)
         self.loop = asyncio.new_event_loop()
@@ -59,6 +69,9 @@ class RunningBot:
             self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=30)
         assert not self._thread.is_alive(), "the bot did not stop"
+        self.application.bot_data["citebot"].maker.store.close()
+        if self._state is not None:
+            self._state.cleanup()
         if self.error is not None:
             raise self.error
 

@@ -39,6 +39,8 @@ def test_an_explicit_env_file_must_exist(tmp_path):
     [("CITEBOT_TOP_K", "0", "must be at least 1"), ("CITEBOT_MIN_CONFIDENCE", "high", "not a valid float"),
      ("CITEBOT_LOG_LEVEL", "LOUD", "must be DEBUG"), ("CITEBOT_TELEGRAM_WEBHOOK_PORT", "70000", "not a port"),
      ("CITEBOT_TELEGRAM_ALLOWED_CHATS", "12,abc", "list of chat ids"),
+     ("CITEBOT_TELEGRAM_ADMINS", "me", "list of user ids"),
+     ("CITEBOT_TELEGRAM_INLINE_CACHE_TIME", "-5", "must not be negative"),
      ("CITEBOT_TELEGRAM_POLL_TIMEOUT", "-1", "must not be negative")],
 )
 def test_bad_values_are_refused_with_their_name(monkeypatch, name, value, message):

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.telegram_format import answer_messages, shown_length
+from bot.telegram_format import card_html, shown_length
+from embeddings.excerpts import group_nearby
 from embeddings.retrieval import EmptyQuestionError
 from embeddings.text import chunk
 from tests.fake_bot_api import parse_html
@@ -31,14 +32,14 @@ def test_the_question_path(article_engine, article_text, question, k):
         return
     for quote in answer.passages:
         assert article_text[quote.start : quote.end] == quote.text
-    for message in answer_messages(answer):
-        shown = parse_html(message)  # raises where Telegram would refuse the HTML
+    for excerpt in group_nearby(answer.passages):
+        shown = parse_html(card_html(excerpt, heading=question))  # raises where Telegram would refuse the HTML
         assert shown_length(shown.text) <= 4096
 
 
 @fuzz
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=5000), st.integers(1, 200))
-def test_chunking_and_answer_messages_of_any_document(fake_embedder, text, max_words):
+def test_chunking_and_cards_of_any_document(fake_embedder, text, max_words):
     from embeddings.retrieval import answer_question
     from embeddings.store import Document, IndexSettings, build_index, sha256_text
 
@@ -50,5 +51,5 @@ def test_chunking_and_answer_messages_of_any_document(fake_embedder, text, max_w
         answer = answer_question(index, fake_embedder, text[:50] or "x", k=3)
     except EmptyQuestionError:
         return
-    for message in answer_messages(answer):
-        assert shown_length(parse_html(message).text) <= 4096
+    for excerpt in group_nearby(answer.passages):
+        assert shown_length(parse_html(card_html(excerpt)).text) <= 4096

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from telegram import Message
 
 from bot.telegram_bot import QuestionLimiter, TokenRedactor, addressed_question
-from bot.telegram_format import answer_messages, shown_length
-from embeddings.retrieval import Answer, Highlight, Quote
+from bot.telegram_format import card_html, shown_length
+from embeddings.retrieval import Highlight, Quote
 from tests.fake_bot_api import BOT, parse_html, user_message
 
 
@@ -20,42 +20,43 @@ def quote(text: str, highlight: tuple[int, int] | None = None, start: int = 100,
     return Quote(text, start, start + len(text), 3, 1.0, Highlight(start + h_start, start + h_end), source)
 
 
-def quoted(messages: list[str], limit: int = 4096) -> str:
-    """The blockquoted text of messages, each checked as Telegram checks it (bad HTML raises)."""
-    shown = [parse_html(m) for m in messages]
-    assert all(shown_length(s.text) <= limit for s in shown)
-    return "".join(q for s in shown for q in s.quotes)
+def card(excerpt: list[Quote], limit: int = 4096, **options) -> str:
+    """A card, checked as Telegram checks it (bad HTML raises, a longer text fails)."""
+    html = card_html(excerpt, limit=limit, **options)
+    assert shown_length(parse_html(html).text) <= limit
+    return html
 
 
-def test_the_best_passage_is_quoted_whole_with_its_sentence_in_bold():
+def test_a_card_quotes_the_passage_with_its_sentence_in_bold_and_its_place():
     text = "First sentence. The answer is 42. Last one."
-    answer = Answer("q", True, [quote(text, (16, 33)), quote("Another sentence here. More.", (0, 22), 500)])
-    [message] = answer_messages(answer)
-    assert message.startswith("<blockquote>First sentence. <b>The answer is 42.</b> Last one.</blockquote>\n")
-    assert "<i>¶ 3 · characters 100–143</i>" in message
-    # The next passages show only their answering sentence, placed by its own offsets.
-    assert "<blockquote>Another sentence here.</blockquote>\n<i>¶ 3 · characters 500–522</i>" in message
-    assert "More." not in message
+    html = card([quote(text, (16, 33))])
+    assert html == (
+        "<blockquote expandable>First sentence. <b>The answer is 42.</b> Last one.</blockquote>\n"
+        "<i>¶ 3 · chars 100–143</i>"
+    )
 
 
-def test_markup_in_the_text_is_escaped():
+def test_nearby_quotes_are_joined_in_text_order_with_a_mark_where_text_is_skipped():
+    one = quote("One is here.", start=0)
+    two = Quote("Two follows.", 13, 25, 3, 0.5, Highlight(13, 25), "a.txt")  # one space after the first
+    three = Quote("Three is later.", 300, 315, 5, 0.9, Highlight(300, 315), "a.txt")
+    shown = parse_html(card([one, two, three]))
+    assert shown.quotes == ["One is here. Two follows. … Three is later."]
+    assert shown.text.endswith("¶ 3 · chars 0–25 … ¶ 5 · chars 300–315")
+    assert shown.bold == ["One is here.", "Two follows.", "Three is later."]
+
+
+def test_markup_in_the_text_and_the_question_is_escaped():
     text = "Use <b>&</b> & *stars* <script>x</script>"
-    [message] = answer_messages(Answer("q", True, [quote(text)]))
-    assert parse_html(message).quotes == [text]
-    assert "&lt;b&gt;&amp;&lt;/b&gt; &amp; *stars*" in message
+    html = card([quote(text)], heading="“<i>why</i> & how”", lead="Not <b>sure</b>:")
+    shown = parse_html(html)
+    assert shown.quotes == [text] and shown.text.startswith("“<i>why</i> & how”\nNot <b>sure</b>:")
+    assert "&lt;b&gt;&amp;&lt;/b&gt; &amp; *stars*" in html
 
 
-def test_an_unanswered_question_says_so_and_offers_one_passage():
-    answer = Answer("q", False, [quote("Near but not it."), quote("Further away.", start=400)])
-    [message] = answer_messages(answer)
-    assert message.startswith("The text does not seem to answer that.")
-    assert "Near but not it." in message and "Further away." not in message
-
-
-def test_sources_are_named_when_there_are_several():
-    answer = Answer("q", True, [quote("One.", source="/x/a.txt"), quote("Two.", start=9, source="/x/b.txt")])
-    [message] = answer_messages(answer)
-    assert "· a.txt" in message and "· b.txt" in message
+def test_the_source_is_named_when_asked():
+    assert "· b.txt" in parse_html(card([quote("Two.", source="/x/b.txt")], show_source=True)).text
+    assert "b.txt" not in parse_html(card([quote("Two.", source="/x/b.txt")])).text
 
 
 # Markup characters, emoji (two UTF-16 units), right-to-left text, combining marks, zero-width and control
@@ -66,17 +67,21 @@ words = st.text(
 
 
 @settings(max_examples=200, deadline=None)
-@given(words, st.integers(0, 400), st.integers(0, 400), st.integers(60, 160))
-def test_messages_fit_the_limit_and_quote_the_passage_whole(text, a, b, limit):
+@given(words, st.integers(0, 400), st.integers(0, 400), st.integers(120, 300))
+def test_a_card_fits_the_limit_and_keeps_the_answering_sentence_in_view(text, a, b, limit):
     start, end = sorted((min(a, len(text)), min(b, len(text))))
-    messages = answer_messages(Answer("q", True, [quote(text, (start, end))]), limit=limit)
-    assert quoted(messages, limit) == text
+    shown = parse_html(card([quote(text, (start, end))], limit, heading="“q”", lead="lead"))
+    [quoted] = shown.quotes
+    inner = quoted.removeprefix("…").removesuffix("…")
+    assert inner in text  # a verbatim slice, cut only at its ends
+    sentence = text[start:end]
+    assert inner == text or sentence[:20] in inner or inner in sentence
 
 
-def test_a_word_longer_than_a_message_is_cut_without_splitting_characters():
-    text = "😀" * 5000
-    messages = answer_messages(Answer("q", True, [quote(text)]))
-    assert len(messages) == 3 and quoted(messages) == text
+def test_a_sentence_longer_than_a_message_is_cut_without_splitting_characters():
+    shown = parse_html(card([quote("😀" * 5000)]))
+    [quoted] = shown.quotes
+    assert quoted.endswith("😀…") and set(quoted[:-1]) == {"😀"}
 
 
 def test_the_question_limiter_notes_the_first_refusal_only():
@@ -129,7 +134,9 @@ def test_the_token_is_redacted_from_messages_and_tracebacks():
     assert token not in formatted and "<token>" in formatted
 
 
-def test_a_100000_character_passage_with_markup_splits_into_valid_messages():
+def test_a_100000_character_passage_with_markup_is_cut_around_its_answering_sentence():
     text = ("Tom & Jerry <b>run</b> 😀 שלום e\u0301 \u200b. " * 3000)[:100_000]
-    messages = answer_messages(Answer("q", True, [quote(text, (10, 500))]))
-    assert len(text) == 100_000 and quoted(messages) == text and len(messages) >= 25
+    shown = parse_html(card([quote(text, (50_000, 50_300))]))
+    [quoted] = shown.quotes
+    assert quoted.startswith("…") and quoted.endswith("…") and quoted[1:-1] in text
+    assert shown.bold == [text[50_000:50_300]] and len(quoted) > 3000

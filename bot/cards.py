@@ -1,0 +1,303 @@
+"""Quote cards: one message an answer, whose buttons show more of the text in the same message.
+
+A button carries what it shows: a place in the text (a document's hash and sentence numbers), or a match
+of a question. The data is signed with a key derived from the bot token, so forged data shows nothing,
+and since places are read from the index, old cards keep working after a restart for as long as their
+document is indexed. Questions are kept in a small SQLite file, so that "next match" can ask again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.telegram_format import card_html
+from embeddings.engine import Engine
+from embeddings.excerpts import Location, excerpt_place, group_nearby
+from embeddings.retrieval import Answer, Quote
+
+# Passages asked for when answering: the first excerpt merges the nearby ones among the best top_k, the
+# rest are the matches that "next match" walks through.
+MATCHES = 8
+# Telegram's limit for callback data.
+MAX_CALLBACK_BYTES = 64
+MAX_STORED_QUESTIONS = 100_000
+# Confidence below which the nearest passage is called barely (rather than loosely) related.
+BARELY_RELATED = 0.2
+_SIGNATURE_BYTES = 8
+
+
+class ForgedCallbackError(ValueError):
+    """Callback data that this bot did not sign."""
+
+
+class CardGoneError(LookupError):
+    """What a button asks for cannot be shown any more; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class ShowPlace:
+    """A button that shows location, as the rank-th match of question question_id (0: no question)."""
+
+    location: Location
+    question_id: int
+    rank: int
+
+
+@dataclass(frozen=True)
+class ShowMatch:
+    """A button that shows the rank-th match of question question_id."""
+
+    question_id: int
+    rank: int
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: its label and its signed callback data."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card's HTML and buttons (rows of them), and the title and description of it as an inline result."""
+
+    html: str
+    buttons: list[list[Button]]
+    title: str
+    description: str
+
+
+class CallbackSigner:
+    """Writes and checks callback data: compact fields in base 36, then a truncated HMAC-SHA256."""
+
+    def __init__(self, token: str) -> None:
+        self._key = hashlib.sha256(b"citebot card buttons\0" + token.encode()).digest()
+
+    def write(self, press: ShowPlace | ShowMatch) -> str:
+        """The callback data of a button."""
+        if isinstance(press, ShowPlace):
+            where = press.location
+            fields = ["p", where.document[:8], *map(_b36, (where.first, where.last, where.highlight))]
+            fields += [_b36(press.question_id), _b36(press.rank)]
+        else:
+            fields = ["m", _b36(press.question_id), _b36(press.rank)]
+        payload = ":".join(fields)
+        data = f"{payload}~{self._signature(payload)}"
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"callback data of {len(data)} bytes is over Telegram's {MAX_CALLBACK_BYTES}")
+        return data
+
+    def read(self, data: str) -> ShowPlace | ShowMatch:
+        """What a button's data asks for.
+
+        Raises:
+            ForgedCallbackError: the data was not written by this signer, or is malformed.
+        """
+        payload, _, signature = (data or "").rpartition("~")
+        if not payload or not hmac.compare_digest(signature, self._signature(payload)):
+            raise ForgedCallbackError("the button's data is not signed by this bot")
+        kind, *fields = payload.split(":")
+        try:
+            if kind == "p" and len(fields) == 6:
+                first, last, highlight, question_id, rank = (int(f, 36) for f in fields[1:])
+                return ShowPlace(Location(fields[0], first, last, highlight), question_id, rank)
+            if kind == "m" and len(fields) == 2:
+                return ShowMatch(int(fields[0], 36), int(fields[1], 36))
+        except ValueError:
+            pass
+        raise ForgedCallbackError("the button's data is malformed")
+
+    def _signature(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class QuestionStore:
+    """Questions by number, in a SQLite file; the oldest are dropped beyond MAX_STORED_QUESTIONS."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (or create) the store at path.
+
+        Raises:
+            OSError: the file cannot be created.
+            sqlite3.DatabaseError: the file is not a SQLite database.
+        """
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("CREATE TABLE IF NOT EXISTS questions (id INTEGER PRIMARY KEY, text TEXT UNIQUE NOT NULL)")
+
+    def remember(self, question: str) -> int:
+        """The number of question, stored now if it is new."""
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO questions (text) VALUES (?)", (question,))
+            (number,) = self._db.execute("SELECT id FROM questions WHERE text = ?", (question,)).fetchone()
+            if number % 1000 == 0:
+                self._db.execute("DELETE FROM questions WHERE id <= ?", (number - MAX_STORED_QUESTIONS,))
+            return number
+
+    def recall(self, number: int) -> str | None:
+        """The question stored under number, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT text FROM questions WHERE id = ?", (number,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class CardMaker:
+    """Makes quote cards from the engine's answers and places; every method blocks (run it in a thread)."""
+
+    def __init__(self, engine: Engine, signer: CallbackSigner, store: QuestionStore, top_k: int) -> None:
+        self.engine = engine
+        self.signer = signer
+        self.store = store
+        self.top_k = top_k
+        self.show_source = len(engine.describe().documents) > 1
+
+    def answer(self, question: str, rank: int = 0, headed: bool = False) -> tuple[Card, Answer]:
+        """The card of the rank-th match of question, and the answer it comes from.
+
+        headed puts the question above the quote, for cards that do not reply to it.
+
+        Raises:
+            EmptyQuestionError: the question has nothing to search for.
+            CardGoneError: there is no rank-th match.
+        """
+        answer = self.engine.ask(question, MATCHES)
+        matches = self._matches(answer)
+        if rank >= len(matches):
+            raise CardGoneError("That was the last match.")
+        question_id = self.store.remember(answer.question)
+        return self._answer_card(answer, matches, rank, question_id, headed), answer
+
+    def all_matches(self, question: str) -> list[Card]:
+        """A card for each match of question, each headed by it (for inline results)."""
+        answer = self.engine.ask(question, MATCHES)
+        matches = self._matches(answer)
+        question_id = self.store.remember(answer.question)
+        return [self._answer_card(answer, matches, rank, question_id, True) for rank in range(len(matches))]
+
+    def opening(self, document: str, name: str) -> Card:
+        """A card of the first sentence of the document whose sha256 is document, headed by its name."""
+        start = Location(document, 0, 0, 0)
+        card = self._place_card(start, 0, 0, heading=name)
+        return Card(card.html, card.buttons, name, _short(_sentence(self.engine.quote_at(start)), 200))
+
+    def press(self, press: ShowPlace | ShowMatch) -> Card:
+        """The card a button asks for.
+
+        Raises:
+            CardGoneError: the question is no longer stored, the text no longer indexed, or no match is left.
+        """
+        question = self.store.recall(press.question_id) if press.question_id else None
+        if press.question_id and question is None:
+            raise CardGoneError("I no longer have that question; please ask it again.")
+        if isinstance(press, ShowMatch):
+            return self.answer(question, press.rank, headed=True)[0]
+        heading = _heading(question, press.rank) if question else None
+        return self._place_card(press.location, press.question_id, press.rank, heading)
+
+    def _matches(self, answer: Answer) -> list[list[Quote]]:
+        """The excerpts a card can show, best first: nearby passages among the best top_k merged."""
+        if not answer.passages:
+            return []
+        best = answer.passages[: self.top_k] if answer.answered else answer.passages[:1]
+        rest = answer.passages[len(best) :]
+        return group_nearby(best) + [[quote] for quote in rest]
+
+    def _answer_card(
+        self, answer: Answer, matches: list[list[Quote]], rank: int, question_id: int, headed: bool
+    ) -> Card:
+        excerpt = matches[rank]
+        best = max(excerpt, key=lambda q: q.score)
+        located = [self.engine.locate(quote) for quote in excerpt]
+        highlight = located[excerpt.index(best)].highlight
+        location = Location(located[0].document, located[0].first, located[-1].last, highlight)
+        lead = footer = None
+        rows: list[list[Button]] = []
+        found = answer.answered or _mentions(answer.question, excerpt)
+        if not answer.answered and found:
+            lead = f"Where the text mentions “{_short(answer.question, 200)}”:"
+        elif not found and rank == 0:
+            closeness = "barely" if answer.confidence < BARELY_RELATED else "only loosely"
+            lead = f"The text does not seem to answer that. The nearest passage is {closeness} related:"
+            terms = self.engine.suggest_terms(answer)
+            if terms:
+                footer = "Words the text does use, close to your question: tap one to see where."
+                presses = [ShowMatch(self.store.remember(term), 0) for term in terms]
+                rows.append([Button(term, self.signer.write(press)) for term, press in zip(terms, presses)])
+        heading = _heading(answer.question, rank) if headed else None
+        more = rank + 1 < len(matches)
+        rows = self._place_buttons(location, question_id, rank, more) + rows
+        html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source)
+        title = _sentence(best) if found else f"Not in the text. Nearest: {_sentence(best)}"
+        return Card(html, rows, _short(title), excerpt_place(excerpt))
+
+    def _place_card(self, location: Location, question_id: int, rank: int, heading: str | None) -> Card:
+        try:
+            quote = self.engine.quote_at(location)
+        except LookupError as error:
+            raise CardGoneError("That text is no longer indexed; please ask again.") from error
+        rows = self._place_buttons(location, question_id, rank, more=question_id > 0)
+        html = card_html([quote], heading, show_source=self.show_source)
+        return Card(html, rows, _short(_sentence(quote)), excerpt_place([quote]))
+
+    def _place_buttons(self, location: Location, question_id: int, rank: int, more: bool) -> list[list[Button]]:
+        """◀ wider / wider ▶ on one row, whole paragraph / next match on the next, each only when it shows more."""
+        engine, write = self.engine, self.signer.write
+        wider = []
+        if location.first > 0:
+            wider.append(Button("◀ wider", write(ShowPlace(engine.widen(location, before=1), question_id, rank))))
+        if location.last + 1 < engine.sentence_count(location):
+            wider.append(Button("wider ▶", write(ShowPlace(engine.widen(location, after=1), question_id, rank))))
+        other = []
+        paragraph = engine.whole_paragraph(location)
+        if (paragraph.first, paragraph.last) != (location.first, location.last):
+            other.append(Button("whole paragraph", write(ShowPlace(paragraph, question_id, rank))))
+        if more:
+            other.append(Button("next match", write(ShowMatch(question_id, rank + 1))))
+        return [row for row in (wider, other) if row]
+
+
+def _heading(question: str, rank: int) -> str:
+    return f"“{_short(question, 200)}”" + (f" · match {rank + 1}" if rank else "")
+
+
+def _mentions(question: str, excerpt: list[Quote]) -> bool:
+    """Whether a question of a few words (a term, as the suggestions are) stands verbatim in the excerpt.
+
+    Such a question is a lookup rather than a question: the passage that holds it is what was asked for,
+    however low its similarity to a few bare words.
+    """
+    words = question.split()
+    return 0 < len(words) <= 4 and any(question.casefold() in quote.text.casefold() for quote in excerpt)
+
+
+def _sentence(quote: Quote) -> str:
+    """A quote's answering sentence."""
+    return quote.text[quote.highlight.start - quote.start : quote.highlight.end - quote.start]
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _b36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if not number:
+            return text

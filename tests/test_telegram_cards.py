@@ -1,0 +1,214 @@
+"""Quote cards, explained abstention, group courtesy, inline mode and uploads, end to end over HTTP."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+from embeddings.encoder import DEFAULT_MODEL
+from embeddings.engine import Engine
+from embeddings.store import IndexSettings
+from tests.conftest import ARTICLE
+from tests.fake_bot_api import BOT, FakeBotApi
+from tests.telegram_harness import RunningBot
+
+pytestmark = pytest.mark.model
+
+NAME = BOT["username"]
+CONGRATULATE = "Russian President Vladimir Putin extended his congratulations to U.S. President-elect Donald Trump"
+ADMIN = 4242
+
+
+def press(api: FakeBotApi, card, label: str, **options) -> dict:
+    """Press a button of card and wait for the bot to answer the press."""
+    return api.wait_for_answer(api.press(card, label, **options))
+
+
+def places(text: str) -> list[int]:
+    """The character offsets a card's place line names, in the order it names them."""
+    [line] = [line for line in text.split("\n") if line.startswith("¶")]
+    return [int(n.replace(",", "")) for span in re.findall(r"chars ([\d,]+)–([\d,]+)", line) for n in span]
+
+
+def test_an_answer_is_one_card_whose_buttons_edit_it_in_place(bot, api, article_text):
+    question = api.send(501, "When does Putin usually hold Security Council meetings?")
+    card = api.card(question)
+    assert '<blockquote expandable>' in card.html
+    assert "Typically holding Security Council meetings on Fridays" in card.bold[0]
+    assert re.search(r"¶ \d+ · chars [\d,]+–[\d,]+", card.text)
+    assert {"◀ wider", "wider ▶", "next match"} <= set(card.buttons())
+    sent_before = len(api.sent)
+    [before] = card.shown.quotes
+
+    assert "text" not in press(api, card, "wider ▶")  # a press that worked needs no toast
+    [wider] = card.shown.quotes
+    assert wider.startswith(before.rstrip("…")) and len(wider) > len(before) and wider in article_text
+    press(api, card, "◀ wider")
+    [both] = card.shown.quotes
+    assert both.endswith(wider) and len(both) > len(wider) and both in article_text
+    assert card.bold[0].startswith("Typically holding Security Council meetings on Fridays")
+
+    first_match = card.text
+    press(api, card, "next match")
+    assert card.text != first_match and "· match 2" in card.text
+    assert len(api.sent) == sent_before and card.edits == 3  # no new messages, the same one edited
+
+
+def test_whole_paragraph_shows_the_paragraph_of_the_answering_sentence(bot, api, article_text):
+    question = api.send(502, "Who congratulated Trump?")
+    card = api.card(question)
+    press(api, card, "whole paragraph")
+    [quote] = card.shown.quotes
+    paragraph = next(p for p in article_text.split("\n") if CONGRATULATE in p)
+    assert quote == paragraph and CONGRATULATE in card.bold[0]
+    assert "whole paragraph" not in card.buttons()
+
+
+def test_nearby_passages_are_merged_in_text_order(bot, api, article_text):
+    question = api.send(503, "What did Putin say about relations with the United States?")
+    card = api.card(question)
+    [quote] = card.shown.quotes
+    offsets = places(card.text)
+    assert offsets == sorted(offsets) and len(offsets) >= 4  # two passages or more, in the text's order
+    pieces = [p.strip("…").strip() for p in quote.split(" … ")]
+    assert all(piece in article_text for piece in pieces)
+    assert [article_text.index(p) for p in pieces] == sorted(article_text.index(p) for p in pieces)
+
+
+def test_a_forged_or_altered_button_is_refused_and_changes_nothing(bot, api, caplog):
+    question = api.send(504, "Who congratulated Trump?")
+    card = api.card(question)
+    html = card.html
+    real = card.buttons()["wider ▶"]
+    payload, signature = real.rsplit("~", 1)
+    fields = payload.split(":")
+    fields[4] = "zz"  # another place under the old signature
+    altered = ":".join(fields) + "~" + signature
+    for data in (altered, "p:deadbeef:0:z:0:1:0~AAAAAAAAAAA", "hello", ""):
+        answer = press(api, card, "wider ▶", data=data)
+        assert answer["show_alert"] is True and "not one of mine" in answer["text"]
+    assert card.html == html and card.edits == 0
+    assert caplog.text.count("refused a button press from user 504") == 4
+
+
+def test_an_unanswerable_question_explains_itself_and_offers_terms_of_the_text(bot, api, article_text):
+    question = api.send(505, "What is the boiling point of water on Mars?")
+    card = api.card(question)
+    assert re.match(r"The text does not seem to answer that\. The nearest passage is (barely|only loosely) related:",
+                    card.text)
+    terms = [label for label in card.buttons() if label not in ("◀ wider", "wider ▶", "whole paragraph", "next match")]
+    assert 2 <= len(terms) <= 3 and all(term in article_text for term in terms)
+    assert "tap one to see where" in card.text
+    press(api, card, terms[0])
+    assert card.text.startswith(f"“{terms[0]}”\nWhere the text mentions “{terms[0]}”:")
+    [quote] = card.shown.quotes
+    assert terms[0] in quote and quote in article_text
+
+
+def test_old_cards_keep_working_after_a_restart(bot_api, article_engine, tmp_path):
+    api = bot_api
+    with RunningBot(api, article_engine, telegram_state_dir=tmp_path):
+        card = api.card(api.send(506, "Who congratulated Trump?"))
+    with RunningBot(api, article_engine, telegram_state_dir=tmp_path):
+        before = card.text
+        press(api, card, "wider ▶")
+        assert card.text != before and card.edits == 1
+        press(api, card, "next match")  # the question comes back from the bot's store
+        assert "· match 2" in card.text and card.edits == 2
+
+
+def test_a_question_asked_again_in_a_group_gets_a_link_to_the_answer(bot, api):
+    group = -1001234567890
+    first = api.send(group, f"@{NAME} When does the Security Council meet?", chat_type="supergroup", user_id=51)
+    card = api.card(first)
+    again = api.send(group, "/ask On which day does the Security Council usually meet?", chat_type="supergroup",
+                     user_id=52)
+    [pointer] = api.wait_for_replies(again)
+    assert pointer.text.startswith("That was asked and answered here a moment ago")
+    assert f'href="https://t.me/c/1234567890/{card.message_id}"' in pointer.html
+    assert not pointer.buttons() and "<blockquote" not in pointer.html
+    other = api.send(group, f"@{NAME} What did Putin say about a ceasefire?", chat_type="supergroup", user_id=52)
+    assert api.card(other).shown.quotes  # a different question gets its own card
+    elsewhere = api.send(-1001234567891, f"@{NAME} When does the Security Council meet?", chat_type="supergroup")
+    assert api.card(elsewhere).shown.quotes  # another group gets its own card
+
+
+def test_the_courtesy_window_is_configurable(bot_api, article_engine):
+    api = bot_api
+    with RunningBot(api, article_engine, telegram_repeat_window=0.0):
+        asked = [api.send(-207, f"@{NAME} Who congratulated Trump?", chat_type="group") for _ in range(2)]
+        assert all(api.card(message).shown.quotes for message in asked)
+
+
+def test_inline_mode_offers_cards_that_work_in_any_chat(bot, api, article_text):
+    query = api.inline(601, "Who congratulated Trump?")
+    answer = api.wait_for_answer(query)
+    assert int(answer["cache_time"]) == 60
+    results = answer["results"]
+    assert 2 <= len(results) <= 8 and CONGRATULATE in results[0]["title"]
+    assert re.fullmatch(r"¶ \d+ · chars .+", results[0]["description"])
+    card = api.choose(results[0])
+    assert card.text.startswith("“Who congratulated Trump?”") and CONGRATULATE in card.text
+    before = card.text
+    press(api, card, "wider ▶", user_id=601)
+    assert card.edits == 1 and card.text != before and card.inline_message_id
+
+    opening = api.wait_for_answer(api.inline(601, ""))["results"]
+    assert [r["title"] for r in opening] == ["article.txt"]
+    first_lines = opening[0]["description"].rstrip("…")
+    assert len(first_lines) > 100 and article_text.startswith(first_lines)
+
+
+@pytest.fixture
+def own_engine(tmp_path, real_embedder):
+    """An engine over a copy of the article that uploads may change."""
+    source = tmp_path / "texts" / "article.txt"
+    source.parent.mkdir()
+    shutil.copy(ARTICLE, source)
+    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    engine.build([source])
+    return engine
+
+
+def test_an_admin_adds_and_forgets_texts_in_chat(bot_api, own_engine):
+    api = bot_api
+    notes = b"# Garden notes\n\nThe orchard behind the station has three apple trees and a pear tree.\n"
+    with RunningBot(api, own_engine, telegram_admins=(ADMIN,)):
+        added = api.upload(ADMIN, "garden notes.md", notes)
+        assert api.wait_for_replies(added, timeout=60)[0].text.startswith("I added garden_notes.md.")
+        card = api.card(api.send(ADMIN, "How many apple trees are in the orchard?"))
+        assert any("three apple trees" in b for b in card.bold) and "garden_notes.md" in card.text  # two texts: named
+        listed = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
+        assert "1. article.txt" in listed and "2. garden_notes.md" in listed and "/forget N" in listed
+
+        changed = api.upload(ADMIN, "garden notes.md", notes.replace(b"three", b"four"))
+        assert "took in the new version of garden_notes.md" in api.wait_for_replies(changed, timeout=60)[0].text
+        assert any("four apple trees" in b for b in api.card(api.send(ADMIN, "How many apple trees are there?")).bold)
+
+        forgot = api.send(ADMIN, "/forget 2")
+        assert api.wait_for_replies(forgot, timeout=60)[0].text.startswith("I forgot garden_notes.md.")
+        listed = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
+        assert "garden_notes" not in listed and "/forget" in listed
+        last = api.send(ADMIN, "/forget 1")
+        assert "it is the only text" in api.wait_for_replies(last)[0].text
+
+
+def test_uploads_are_refused_politely_and_the_index_is_kept(bot_api, own_engine):
+    api = bot_api
+    with RunningBot(api, own_engine, telegram_admins=(ADMIN,), telegram_max_upload_mb=1.0):
+        stranger = api.upload(77, "notes.txt", b"Some notes.")
+        assert "Only the bot's admins can add texts" in api.wait_for_replies(stranger)[0].text
+        not_allowed = api.send(77, "/forget 1")
+        assert "Only the bot's admins can remove texts" in api.wait_for_replies(not_allowed)[0].text
+        big = api.upload(ADMIN, "big.txt", b"x", file_size=30_000_000)
+        assert "the most I take is 1.0 MB" in api.wait_for_replies(big)[0].text
+        binary = api.upload(ADMIN, "photo.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
+        assert "I did not add photo.txt: photo.txt: looks like a binary file" in api.wait_for_replies(binary)[0].text
+        pdf = api.upload(ADMIN, "report.pdf", b"%PDF-1.7")
+        assert "is not one" in api.wait_for_replies(pdf)[0].text
+        sources = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
+    assert "I answer from 1 text(s)" in sources
+    assert api.calls.count("getFile") == 1  # only the binary file was fetched: the others were refused first
+    assert [d.name for d in own_engine.describe().documents] == ["article.txt"]
