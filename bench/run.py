@@ -10,7 +10,9 @@ Prints one markdown table a section and writes them all to bench/results/<date>.
    bare encode of the same sentences;
 3. cold start of `citebot ask` as a whole process, and resident memory of a running `citebot telegram`;
 4. FAISS at 10k, 100k and 1M vectors: flat against HNSW (build time, memory, search p50/p95, recall@10);
-5. the common LangChain recipe on the same dev sets (run from bench/.peer-venv; `make bench-peer-env`).
+5. the common LangChain recipe on the same dev sets (run from bench/.peer-venv; `make bench-peer-env`);
+6. the Telegram quote card on the onnx index of section 2: making an answer's card (8 passages, nearby
+   ones merged, buttons signed), an abstention's card (with suggested terms), and a button press.
 Nothing is timed in the tests; this is where speed is measured.
 """
 
@@ -32,6 +34,7 @@ import faiss
 import numpy as np
 
 from bench.telegram_load import bot_process, rss_mb
+from bot.cards import CallbackSigner, CardMaker, QuestionStore
 from bot.terminal import format_answer
 from embeddings.encoder import DEFAULT_MODEL, load_embedder, onnx_export_dir, resolve_model
 from embeddings.engine import Engine
@@ -50,6 +53,16 @@ CACHE = ROOT / "data" / "models"
 PEER_PYTHON = ROOT / "bench" / ".peer-venv" / "bin" / "python"
 CITEBOT = Path(sys.executable).parent / "citebot"
 BACKENDS = ("onnx", "torch")
+# Questions no SQuAD text answers, for the abstention cards of section 6.
+OFF_TOPIC = [
+    "How do I bake sourdough bread?", "What is the boiling point of water on Mars?", "Who painted the Mona Lisa?",
+    "How many legs does a spider have?", "What is the best way to learn the violin?", "Why is the sky blue?",
+    "How do I reset my router password?", "What do koalas eat?", "When was the printing press invented?",
+    "How long should I boil an egg?", "What is the capital of Mongolia?", "How do vaccines train the immune system?",
+    "Which planet has the most moons?", "How do I fix a flat bicycle tyre?", "What causes hiccups?",
+    "How deep is the Mariana Trench?", "What is a haiku?", "How do bees make honey?",
+    "Who wrote War and Peace?", "What temperature does chocolate melt at?",
+]
 
 
 def percentiles(seconds: list[float]) -> tuple[float, float]:
@@ -279,6 +292,38 @@ def citebot_on(path: Path) -> list:
     return [len(hits), float(np.mean(hits)), float(np.mean(words)), *percentiles(times)]
 
 
+def cards(work: Path) -> str:
+    """Section 6: what a quote card costs beyond answering, on the 5,054-passage onnx index."""
+    citebot = engine(work / "squad-onnx", "onnx")
+    citebot.build([build_corpus(work / "corpus")])
+    with tempfile.TemporaryDirectory() as state:
+        store = QuestionStore(Path(state) / "questions.sqlite")
+        maker = CardMaker(citebot, CallbackSigner("123:bench"), store, top_k=3)
+        questions = all_questions() + OFF_TOPIC
+        citebot.ask("warm up")
+        kinds: dict[str, list[float]] = {"answer card": [], "abstention card (with suggested terms)": []}
+        presses = []
+        for question in questions:
+            started = time.perf_counter()
+            card, answer = maker.answer(question)
+            kinds["answer card" if answer.answered else "abstention card (with suggested terms)"].append(
+                time.perf_counter() - started)
+            press = CallbackSigner("123:bench").read(card.buttons[0][0].data)
+            started = time.perf_counter()
+            maker.press(press)
+            presses.append(time.perf_counter() - started)
+        asks = []
+        for question in questions:
+            started = time.perf_counter()
+            citebot.ask(question, 3)
+            asks.append(time.perf_counter() - started)
+        rows = [[kind, len(times), *percentiles(times)] for kind, times in kinds.items() if len(times) > 1]
+        rows.append([f"button press ({card.buttons[0][0].label}, a place)", len(presses), *percentiles(presses)])
+        rows.append(["for comparison: Engine.ask, k=3, no card", len(asks), *percentiles(asks)])
+        store.close()
+    return table("6. Quote cards (ms), 5,054-passage onnx index", ["what", "n", "p50 ms", "p95 ms"], rows)
+
+
 def run_all(work: Path, sizes: list[int], sections: set[int]):
     """Each asked-for section's table as soon as it is measured (4 and 5 need the index 1 and 2 build)."""
     if sections & {1, 2, 4, 5}:
@@ -290,12 +335,14 @@ def run_all(work: Path, sizes: list[int], sections: set[int]):
         yield scale(work, sizes)
     if 5 in sections:
         yield peer(work)
+    if 6 in sections:
+        yield cards(work)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="scale up to 100k vectors and no peer")
-    parser.add_argument("--sections", default="1,2,3,4,5", help="which sections to run, e.g. 1,2")
+    parser.add_argument("--sections", default="1,2,3,4,5,6", help="which sections to run, e.g. 1,2")
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000]
     sections = {int(n) for n in args.sections.split(",")} - ({5} if args.quick else set())
