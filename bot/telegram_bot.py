@@ -53,6 +53,7 @@ from bot.telegram_format import about_text, help_text, plain, sources_text, star
 from embeddings.engine import CorpusInfo, Engine
 from embeddings.retrieval import EmptyQuestionError
 from embeddings.sources import SUFFIXES, SourceError
+from embeddings.store import IndexStoreError
 
 logger = logging.getLogger(__name__)
 
@@ -417,7 +418,9 @@ async def card_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except BadRequest as error:
         # Two quick presses of one button ask for the same text twice; the second changes nothing.
         if "not modified" not in str(error).lower():
-            raise
+            logger.warning("could not edit a card for user %s: %s", query.from_user.id, error)
+            await query.answer("I cannot change that message any more; please ask again.", show_alert=True)
+            return
     await query.answer()
 
 
@@ -475,7 +478,7 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     document = documents[int(number) - 1]
     try:
         await asyncio.to_thread(services.engine.forget, document.source)
-    except SourceError as error:
+    except (SourceError, IndexStoreError) as error:
         await _reply(message, plain(_file_names_only(str(error))))
         return
     uploaded = Path(document.source)
@@ -510,7 +513,11 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _reply(message, plain(f"{name} is over {services.max_upload_bytes / 1e6:.1f} MB; I did not add it."))
             return
         replaced = await asyncio.to_thread(_add_upload, services, name, bytes(data))
-    except SourceError as error:
+    except TelegramError as error:
+        logger.warning("could not download %s: %s", name, error)
+        await _reply(message, plain(f"I could not fetch {name} from Telegram ({error}); please send it again."))
+        return
+    except (SourceError, IndexStoreError) as error:
         await _reply(message, plain(f"I did not add {name}: {_file_names_only(str(error))}"))
         return
     finally:

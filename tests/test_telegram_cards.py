@@ -93,6 +93,13 @@ def test_a_forged_or_altered_button_is_refused_and_changes_nothing(bot, api, cap
     assert caplog.text.count("refused a button press from user 504") == 4
 
 
+def test_a_card_that_can_no_longer_be_edited_gets_a_clear_toast(bot, api):
+    card = api.card(api.send(507, "Who congratulated Trump?"))
+    api.sent.remove(card)  # as if the message were deleted from the chat
+    answer = press(api, card, "wider ▶")
+    assert answer["show_alert"] is True and "cannot change that message" in answer["text"]
+
+
 def test_an_unanswerable_question_explains_itself_and_offers_terms_of_the_text(bot, api, article_text):
     question = api.send(505, "What is the boiling point of water on Mars?")
     card = api.card(question)
@@ -208,7 +215,11 @@ def test_uploads_are_refused_politely_and_the_index_is_kept(bot_api, own_engine)
         assert "I did not add photo.txt: photo.txt: looks like a binary file" in api.wait_for_replies(binary)[0].text
         pdf = api.upload(ADMIN, "report.pdf", b"%PDF-1.7")
         assert "is not one" in api.wait_for_replies(pdf)[0].text
+        api.fail("getFile", 500, times=4)  # more than the retries
+        lost = api.upload(ADMIN, "later.txt", b"Text that Telegram fails to hand over.")
+        assert "I could not fetch later.txt from Telegram" in api.wait_for_replies(lost, timeout=60)[0].text
         sources = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
     assert "I answer from 1 text(s)" in sources
-    assert api.calls.count("getFile") == 1  # only the binary file was fetched: the others were refused first
+    # Only the binary file was fetched (and later.txt tried 4 times): the others were refused first.
+    assert api.calls.count("getFile") == 1 + 4
     assert [d.name for d in own_engine.describe().documents] == ["article.txt"]
