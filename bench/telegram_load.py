@@ -22,6 +22,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def bot_process(api: FakeBotApi, stderr=subprocess.DEVNULL, **settings: str):
     """
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))}
     environment.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.base_url, **settings)
+    state = tempfile.TemporaryDirectory(prefix="citebot-load-")  # the cards' questions, not the user's data/
+    environment.setdefault("CITEBOT_TELEGRAM_STATE_DIR", state.name)
     bot = subprocess.Popen([str(Path(sys.executable).parent / "citebot"), "telegram"], cwd=ROOT, env=environment,
                            stderr=stderr)
     try:
@@ -62,6 +65,7 @@ def bot_process(api: FakeBotApi, stderr=subprocess.DEVNULL, **settings: str):
     finally:
         bot.send_signal(signal.SIGINT)
         bot.wait(timeout=60)
+        state.cleanup()
 
 
 def main() -> int:
