@@ -16,8 +16,10 @@ from embeddings.store import Index
 # of at most MAX_EXCERPT characters of quoted text.
 MAX_GAP = 200
 MAX_EXCERPT = 1200
-# Candidate terms weighed by the model when suggesting what to ask instead.
-MAX_TERM_CANDIDATES = 60
+# Candidate terms (the rarest of the nearest passages) weighed by the model when suggesting what to ask.
+MAX_TERM_CANDIDATES = 16
+# Nearest passages whose words and names are candidates.
+TERM_PASSAGES = 3
 _NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}")
 _WORD = re.compile(r"\b[^\W\d_]{4,}\b")
 
@@ -162,31 +164,31 @@ def excerpt_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
 def suggest_terms(index: Index, embedder: Embedder, answer: Answer, n: int = 3) -> list[str]:
     """Distinctive terms of the passages nearest to a question that are close to it in meaning, and not in it.
 
-    Names (capitalised runs of up to three words) and words of four letters or more are weighed by their
-    cosine similarity to the question times their rarity in the index (idf, scaled to at most 1), so that
-    a rare name beats a common word. Each suggestion occurs verbatim in the text, and no two share a
-    stemmed word.
+    Names (capitalised runs of up to three words) and words of four letters or more of the nearest
+    passages are weighed by their cosine similarity to the question times their rarity in the index (idf,
+    scaled to at most 1), so that a rare name beats a common word. Each suggestion occurs verbatim in the
+    text, and no two share a stemmed word.
     """
     query, _ = clean_question(answer.question)
     asked = set(tokenize(query))
     candidates: dict[str, str] = {}  # stemmed key -> the term as written
-    for quote in answer.passages:
+    for quote in answer.passages[:TERM_PASSAGES]:
         for match in [*_NAME.finditer(quote.text), *_WORD.finditer(quote.text)]:
             term = match.group().strip("'’-")
             stems = tokenize(term)
-            if not stems or asked & set(stems):
-                continue
-            candidates.setdefault(" ".join(stems), term)
-        if len(candidates) >= MAX_TERM_CANDIDATES:
-            break
+            if stems and not asked & set(stems):
+                candidates.setdefault(" ".join(stems), term)
     if not candidates:
         return []
-    terms = list(candidates.values())[:MAX_TERM_CANDIDATES]
-    vectors = embedder.encode([query, *terms])
+    terms = list(candidates.values())
     stems = sorted({stem for term in terms for stem in tokenize(term)})
     idf = index.lexical.idf(stems)
     rarity = dict(zip(stems, idf / max(float(idf.max()), 1e-9)))
     weight = np.array([max(rarity[stem] for stem in tokenize(term)) for term in terms])
+    # Only the rarest candidates are worth the model's time: embedding is most of this function's cost.
+    rarest = np.argsort(-weight, kind="stable")[:MAX_TERM_CANDIDATES]
+    terms, weight = [terms[i] for i in rarest], weight[rarest]
+    vectors = embedder.encode([query, *terms])
     closeness = (vectors[1:] @ vectors[0]) * weight
     chosen: list[str] = []
     used: set[str] = set()
