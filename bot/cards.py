@@ -167,7 +167,11 @@ class CardMaker:
         self.signer = signer
         self.store = store
         self.top_k = top_k
-        self.show_source = len(engine.describe().documents) > 1
+
+    @property
+    def show_source(self) -> bool:
+        """Whether cards name their document: when the index holds more than one."""
+        return self.engine.document_count() > 1
 
     def answer(self, question: str, rank: int = 0, headed: bool = False) -> tuple[Card, Answer]:
         """The card of the rank-th match of question, and the answer it comes from.

@@ -270,9 +270,8 @@ class Services:
     inline_cache_time: int
 
     def refresh(self) -> None:
-        """Take in a changed index: what it holds, and whether cards name their source."""
+        """Take in a changed index: what it holds."""
         self.info = self.engine.describe()
-        self.maker.show_source = len(self.info.documents) > 1
 
 
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:

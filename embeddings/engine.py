@@ -219,6 +219,10 @@ class Engine:
         sample = f"What does the text say about {name}?" if name else None
         return CorpusInfo(documents, len(index.passages), index.settings.model, sample)
 
+    def document_count(self) -> int:
+        """How many documents the index holds."""
+        return len(self.open().documents)
+
     def warm_up(self) -> None:
         """Open the index and load the model now rather than on the first question."""
         self.open()

@@ -302,7 +302,7 @@ class FakeBotApi:
         html = str(params.get("text", ""))
         shown, refusal = _check_message(html, params.get("parse_mode"), params.get("reply_markup"))
         if refusal:
-            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+            return _bad_request(refusal)
         chat_id = int(params["chat_id"])
         reply = params.get("reply_parameters")
         reply_to = int(reply["message_id"]) if reply else params.get("reply_to_message_id")
@@ -322,7 +322,7 @@ class FakeBotApi:
         html = str(params.get("text", ""))
         shown, refusal = _check_message(html, params.get("parse_mode"), params.get("reply_markup"))
         if refusal:
-            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
+            return _bad_request(refusal)
         inline_id = params.get("inline_message_id")
         with self._changed:
             if inline_id:
@@ -331,11 +331,10 @@ class FakeBotApi:
                 chat_id, message_id = int(params.get("chat_id", 0)), int(params.get("message_id", 0))
                 target = next((s for s in self.sent if (s.chat_id, s.message_id) == (chat_id, message_id)), None)
             if target is None:
-                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to edit not found"}
+                return _bad_request("message to edit not found")
             if (target.html, target.markup) == (html, params.get("reply_markup")):
-                description = ("Bad Request: message is not modified: specified new message content and reply markup "
-                               "are exactly the same")
-                return 400, {"ok": False, "error_code": 400, "description": description}
+                return _bad_request("message is not modified: specified new message content and reply markup are "
+                                    "exactly the same")
             target.html, target.shown, target.markup = html, shown, params.get("reply_markup")
             target.edits += 1
             self._changed.notify_all()
@@ -354,12 +353,12 @@ class FakeBotApi:
     def _answerInlineQuery(self, params: dict) -> tuple[int, dict]:
         results = params.get("results") or []
         if len(results) > 50 or len({r["id"] for r in results}) != len(results):
-            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: RESULTS_TOO_MUCH or duplicate id"}
+            return _bad_request("RESULTS_TOO_MUCH or duplicate id")
         for result in results:
             content = result["input_message_content"]
             _, refusal = _check_message(content["message_text"], content.get("parse_mode"), result.get("reply_markup"))
             if refusal or not result.get("title"):
-                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal or 'no title'}"}
+                return _bad_request(refusal or "no title")
         with self._changed:
             self.inline_answers[str(params["inline_query_id"])] = params
             self._changed.notify_all()
@@ -368,7 +367,7 @@ class FakeBotApi:
     def _getFile(self, params: dict) -> tuple[int, dict]:
         file_id = str(params.get("file_id", ""))
         if file_id not in self.files:
-            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            return _bad_request("invalid file_id")
         return 200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": "u" + file_id,
                                             "file_size": len(self.files[file_id]), "file_path": f"documents/{file_id}"}}
 
@@ -385,6 +384,10 @@ class FakeBotApi:
     def _setWebhook(self, params: dict) -> tuple[int, dict]:
         self.webhook = params
         return 200, {"ok": True, "result": True}
+
+
+def _bad_request(description: str) -> tuple[int, dict]:
+    return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
 
 
 def _user(user_id: int) -> dict:
