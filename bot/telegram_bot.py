@@ -435,9 +435,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         except EmptyQuestionError:
             cards = []
     if not cards:
-        cards = await asyncio.to_thread(
-            lambda: [services.maker.opening(d.sha256, d.name) for d in services.info.documents[:50]]
-        )
+        cards = await asyncio.to_thread(_openings, services)
     results = [
         InlineQueryResultArticle(
             id=str(number),
@@ -451,6 +449,17 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         for number, card in enumerate(cards)
     ]
     await query.answer(results, cache_time=services.inline_cache_time)
+
+
+def _openings(services: Services) -> list[Card]:
+    """A card of the opening of each text (up to Telegram's 50 results), skipping texts without a sentence."""
+    cards = []
+    for document in services.info.documents[:50]:
+        try:
+            cards.append(services.maker.opening(document.sha256, document.name))
+        except CardGoneError:
+            logger.info("%s has no sentence to open an inline result with", document.name)
+    return cards
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
