@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import hashlib
 import json
 import logging
@@ -232,6 +233,7 @@ def save_index(index: Index, directory: Path) -> None:
         directory.parent.mkdir(parents=True, exist_ok=True)
         _remove_abandoned_staging(directory)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-{os.getpid()}-", dir=directory.parent))
+        in_use = _hold(staging)
     except OSError as error:
         raise IndexWriteError(f"cannot write an index next to {directory}: {error.strerror or error}") from error
     umask = os.umask(0)
@@ -245,25 +247,35 @@ def save_index(index: Index, directory: Path) -> None:
             f"writing the index at {directory} failed ({error.strerror or error}); the previous index is untouched"
         ) from error
     finally:
+        os.close(in_use)
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _hold(staging: Path) -> int:
+    """Lock a staging directory for as long as this process writes it; returns the descriptor to close."""
+    descriptor = os.open(staging, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return descriptor
+
+
 def _remove_abandoned_staging(directory: Path) -> None:
-    """Delete staging directories left by builds that were killed (their process no longer exists)."""
+    """Delete staging directories left by builds that were killed.
+
+    A build holds a lock on its staging directory, which the system drops when the build dies; a process
+    id alone would not do, since ids are reused (within minutes on a busy machine).
+    """
     for staging in directory.parent.glob(f".{directory.name}.tmp-*"):
-        pid = staging.name.removeprefix(f".{directory.name}.tmp-").split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        try:
+            descriptor = os.open(staging, os.O_RDONLY)
+        except OSError:
+            continue  # gone meanwhile
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a build is writing it
+        finally:
+            os.close(descriptor)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def load_index(directory: Path) -> Index:
@@ -389,7 +401,8 @@ def _swap_into_place(staging: Path, directory: Path) -> None:
         aside = staging.with_name(staging.name + "-old")
         os.rename(directory, aside)
         os.rename(staging, directory)
-        os.rename(aside, staging)
+        with contextlib.suppress(FileNotFoundError):  # another build cleaned it up first
+            os.rename(aside, staging)
     _fsync_dir(directory.parent)
 
 

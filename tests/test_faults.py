@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import random
 import signal
@@ -83,3 +84,20 @@ def test_a_full_disk_gives_a_clear_error_and_keeps_the_previous_index(fake_index
     assert {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()} == before
     assert load_index(directory).documents == fake_index.documents
     assert [p.name for p in tmp_path.iterdir()] == ["index"]  # no staging directory left behind
+
+
+def test_a_killed_builds_leftovers_go_even_when_its_process_id_is_reused(fake_index, tmp_path):
+    directory = tmp_path / "index"
+    # A killed build's staging named with a process id now taken by a live process (this one)...
+    abandoned = tmp_path / f".index.tmp-{os.getpid()}-killed"
+    abandoned.mkdir()
+    # ... and one a running build still holds.
+    running = tmp_path / f".index.tmp-{os.getpid()}-running"
+    running.mkdir()
+    held = os.open(running, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        save_index(fake_index, directory)
+    finally:
+        os.close(held)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "index"]
