@@ -23,6 +23,7 @@ from embeddings.store import (
     build_index,
     load_index,
     read_manifest,
+    remove_abandoned_staging,
     save_index,
     stale_reasons,
 )
@@ -122,6 +123,8 @@ class Engine:
         except StaleIndexError as error:
             reasons = [str(error)]
         if not reasons and not force:
+            # A build killed after putting its index in place leaves the old one aside: clear it now too.
+            remove_abandoned_staging(self.index_dir)
             return BuildReport(False, manifest["counts"]["documents"], manifest["counts"]["passages"], [])
         previous = None if force else self._previous()
         held = {(d.source, d.sha256) for d in previous.documents} if previous else set()

@@ -231,7 +231,7 @@ def save_index(index: Index, directory: Path) -> None:
     directory = Path(directory)
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned_staging(directory)
+        remove_abandoned_staging(directory)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-{os.getpid()}-", dir=directory.parent))
         in_use = _hold(staging)
     except OSError as error:
@@ -258,8 +258,8 @@ def _hold(staging: Path) -> int:
     return descriptor
 
 
-def _remove_abandoned_staging(directory: Path) -> None:
-    """Delete staging directories left by builds that were killed.
+def remove_abandoned_staging(directory: Path) -> None:
+    """Delete the staging directories that killed builds left beside the index at directory.
 
     A build holds a lock on its staging directory, which the system drops when the build dies; a process
     id alone would not do, since ids are reused (within minutes on a busy machine).

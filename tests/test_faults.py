@@ -65,7 +65,7 @@ def test_killing_index_builds_never_loses_the_index(tmp_path, real_embedder):
         if kills >= 20:
             break
     assert kills >= 20
-    # The next build that finishes clears what the killed ones left behind.
+    # The next build clears what the killed ones left behind, even when the index is already up to date.
     subprocess.run([CITEBOT, "index", source, "--index", index_dir], check=True, capture_output=True)
     assert [p.name for p in index_dir.parent.iterdir()] == ["index"]
 
@@ -101,3 +101,13 @@ def test_a_killed_builds_leftovers_go_even_when_its_process_id_is_reused(fake_in
     finally:
         os.close(held)
     assert sorted(p.name for p in tmp_path.iterdir()) == [running.name, "index"]
+
+
+def test_a_build_with_nothing_to_do_still_clears_leftovers(tmp_path, fake_embedder):
+    source = tmp_path / "a.txt"
+    source.write_text("The lighthouse keeper counts ships.", encoding="utf-8")
+    engine = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder)
+    engine.build([source])
+    (tmp_path / ".index.tmp-1-killed").mkdir()  # left by a build killed after it put its index in place
+    assert not engine.build([source]).built
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "index"]
