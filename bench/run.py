@@ -305,7 +305,8 @@ def cards(work: Path) -> str:
         presses = []
         for question in questions:
             started = time.perf_counter()
-            card, answer = maker.answer(question)
+            answer = maker.ask(question)
+            card = maker.card(answer)
             kinds["answer card" if answer.answered else "abstention card (with suggested terms)"].append(
                 time.perf_counter() - started)
             press = CallbackSigner("123:bench").read(card.buttons[0][0].data)

@@ -173,25 +173,29 @@ class CardMaker:
         """Whether cards name their document: when the index holds more than one."""
         return self.engine.document_count() > 1
 
-    def answer(self, question: str, rank: int = 0, headed: bool = False) -> tuple[Card, Answer]:
-        """The card of the rank-th match of question, and the answer it comes from.
-
-        headed puts the question above the quote, for cards that do not reply to it.
+    def ask(self, question: str) -> Answer:
+        """The engine's answer with as many passages as cards can show.
 
         Raises:
             EmptyQuestionError: the question has nothing to search for.
+        """
+        return self.engine.ask(question, MATCHES)
+
+    def card(self, answer: Answer, rank: int = 0, headed: bool = False) -> Card:
+        """The card of the rank-th match of answer; headed puts the question above the quote, for cards that
+        do not reply to it.
+
+        Raises:
             CardGoneError: there is no rank-th match.
         """
-        answer = self.engine.ask(question, MATCHES)
         matches = self._matches(answer)
         if rank >= len(matches):
             raise CardGoneError("That was the last match.")
-        question_id = self.store.remember(answer.question)
-        return self._answer_card(answer, matches, rank, question_id, headed), answer
+        return self._answer_card(answer, matches, rank, self.store.remember(answer.question), headed)
 
     def all_matches(self, question: str) -> list[Card]:
         """A card for each match of question, each headed by it (for inline results)."""
-        answer = self.engine.ask(question, MATCHES)
+        answer = self.ask(question)
         matches = self._matches(answer)
         question_id = self.store.remember(answer.question)
         return [self._answer_card(answer, matches, rank, question_id, True) for rank in range(len(matches))]
@@ -212,7 +216,7 @@ class CardMaker:
         if press.question_id and question is None:
             raise CardGoneError("I no longer have that question; please ask it again.")
         if isinstance(press, ShowMatch):
-            return self.answer(question, press.rank, headed=True)[0]
+            return self.card(self.ask(question), press.rank, headed=True)
         heading = _heading(question, press.rank) if question else None
         return self._place_card(press.location, press.question_id, press.rank, heading)
 
@@ -267,8 +271,9 @@ class CardMaker:
         wider = []
         if location.first > 0:
             wider.append(Button("◀ wider", write(ShowPlace(engine.widen(location, before=1), question_id, rank))))
-        if location.last + 1 < engine.sentence_count(location):
-            wider.append(Button("wider ▶", write(ShowPlace(engine.widen(location, after=1), question_id, rank))))
+        after = engine.widen(location, after=1)
+        if after != location:
+            wider.append(Button("wider ▶", write(ShowPlace(after, question_id, rank))))
         other = []
         paragraph = engine.whole_paragraph(location)
         if (paragraph.first, paragraph.last) != (location.first, location.last):

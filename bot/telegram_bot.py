@@ -373,7 +373,7 @@ async def answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question:
         return
     typing = asyncio.create_task(_show_typing(message))
     try:
-        card, result = await asyncio.to_thread(services.maker.answer, question)
+        result = await asyncio.to_thread(services.maker.ask, question)
     except EmptyQuestionError:
         example = services.info.sample_question or "What is the text about?"
         await _reply(message, plain(f"Please write a question, for example: /ask {example}"))
@@ -386,6 +386,7 @@ async def answer(message: Message, context: ContextTypes.DEFAULT_TYPE, question:
     if earlier is not None:
         await _reply(message, courtesy_text(message.chat_id, earlier, services.recent.now()))
         return
+    card = await asyncio.to_thread(services.maker.card, result)
     sent = await _reply(message, card.html, keyboard(card))
     if group:
         services.recent.add(place, result, sent.message_id)

@@ -262,10 +262,6 @@ class Engine:
         """The paragraph holding location's highlight (LocationError as quote_at)."""
         return excerpts.whole_paragraph(self.open(), location)
 
-    def sentence_count(self, location: Location) -> int:
-        """How many sentences location's document has (LocationError as quote_at)."""
-        return excerpts.sentence_count(self.open(), location)
-
     def suggest_terms(self, answer: Answer, n: int = 3) -> list[str]:
         """Up to n terms of the text near answer's passages and close in meaning to its question."""
         return excerpts.suggest_terms(self.open(), self.embedder, answer, n)

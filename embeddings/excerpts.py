@@ -93,15 +93,6 @@ def whole_paragraph(index: Index, location: Location) -> Location:
     return Location(location.document, int(members[0]), int(members[-1]), location.highlight)
 
 
-def sentence_count(index: Index, location: Location) -> int:
-    """How many sentences the location's document has.
-
-    Raises:
-        LocationError: as `quote_at`.
-    """
-    return len(_resolve(index, location)[1])
-
-
 def group_nearby(quotes: list[Quote], max_gap: int = MAX_GAP, max_chars: int = MAX_EXCERPT) -> list[list[Quote]]:
     """Gather quotes that stand near each other in one document into excerpts.
 
