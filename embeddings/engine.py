@@ -21,6 +21,7 @@ from embeddings.store import (
     IndexStoreError,
     StaleIndexError,
     build_index,
+    check_replaceable,
     load_index,
     read_manifest,
     remove_abandoned_staging,
@@ -110,6 +111,7 @@ class Engine:
 
     def _build(self, paths: list[Path], force: bool, progress: bool) -> BuildReport:
         inputs = tuple(str(Path(path).resolve()) for path in paths)
+        check_replaceable(self.index_dir, inputs)  # before any work: refused builds cost nothing
         documents = [read_document(path) for path in expand_paths(paths)]
         if not any(d.text.strip() for d in documents):
             more = f" and {len(documents) - 1} more" if len(documents) > 1 else ""

@@ -73,6 +73,10 @@ class IndexWriteError(IndexStoreError):
     """The index could not be written (a full disk, no permission); the previous one is untouched."""
 
 
+class NotAnIndexError(IndexWriteError):
+    """The directory named for the index holds something else; citebot refuses to replace it."""
+
+
 @dataclass(frozen=True)
 class Document:
     """A source text as indexed; quotes are slices of text."""
@@ -226,9 +230,11 @@ def save_index(index: Index, directory: Path) -> None:
     """Write index to directory atomically: a crash leaves the previous index whole.
 
     Raises:
+        NotAnIndexError: directory holds something other than an index (see check_replaceable).
         IndexWriteError: the disk is full or not writable; the previous index is untouched.
     """
     directory = Path(directory)
+    check_replaceable(directory, index.inputs)
     try:
         directory.parent.mkdir(parents=True, exist_ok=True)
         remove_abandoned_staging(directory)
@@ -249,6 +255,63 @@ def save_index(index: Index, directory: Path) -> None:
     finally:
         os.close(in_use)
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_replaceable(directory: Path, inputs: tuple[str, ...] | list[Path] = ()) -> None:
+    """Refuse to build into directory unless citebot can prove that replacing it loses nothing.
+
+    Building replaces the whole directory, so it must be absent, empty, or hold an index of citebot's and
+    nothing else: its manifest and exactly the files the manifest lists. A directory that holds an input,
+    or lies inside one, is refused too (the build would index itself, or replace what it reads).
+
+    Raises:
+        NotAnIndexError: anything else; the message names the directory.
+    """
+    directory = Path(directory)
+    if directory.is_symlink():
+        raise NotAnIndexError(f"{directory} is a symbolic link: name the real directory for the index")
+    resolved = directory.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if source == resolved or source.is_relative_to(resolved) or resolved.is_relative_to(source):
+            raise NotAnIndexError(
+                f"{directory} cannot hold the index: it overlaps the input {given} (one is or holds the other); "
+                "name a directory of its own with --index"
+            )
+    if not directory.exists():
+        return
+    if not directory.is_dir():
+        raise NotAnIndexError(f"{directory} is a file, not an index directory: name another with --index")
+    found = {path.relative_to(directory).as_posix() for path in directory.rglob("*")}
+    if not found:
+        return
+    listed = _listed_files(directory)
+    if listed is None:
+        raise NotAnIndexError(
+            f"{directory} is not a citebot index (it has no readable {MANIFEST}) and is not empty: "
+            "citebot will not replace it; name an empty or new directory with --index"
+        )
+    folders = {parent.as_posix() for name in listed for parent in Path(name).parents if parent != Path(".")}
+    others = sorted(found - listed - folders - {MANIFEST})
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise NotAnIndexError(
+            f"{directory} holds files that are not part of its index ({shown}): citebot will not replace it; "
+            "move them out or name another directory with --index"
+        )
+
+
+def _listed_files(directory: Path) -> set[str] | None:
+    """The file names an index manifest in directory lists, or None when there is no readable manifest."""
+    path = directory / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        files = manifest["files"]
+        return {str(name) for name in files} if isinstance(files, dict) else None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _hold(staging: Path) -> int:
