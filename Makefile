@@ -27,6 +27,7 @@ telegram: index
 	$(BIN)/citebot telegram
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 eval: install

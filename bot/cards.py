@@ -16,10 +16,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.render import abstention_with_closeness, names_sources, place_line
 from bot.telegram_format import card_html
-from embeddings.engine import Engine
-from embeddings.excerpts import Location, excerpt_place, group_nearby
-from embeddings.retrieval import Answer, Quote
+from embeddings import Answer, Engine, Location, Quote, group_nearby
 
 # Passages asked for when answering: the first excerpt merges the nearby ones among the best top_k, the
 # rest are the matches that "next match" walks through.
@@ -27,8 +26,6 @@ MATCHES = 8
 # Telegram's limit for callback data.
 MAX_CALLBACK_BYTES = 64
 MAX_STORED_QUESTIONS = 100_000
-# Confidence below which the nearest passage is called barely (rather than loosely) related.
-BARELY_RELATED = 0.2
 _SIGNATURE_BYTES = 8
 
 
@@ -171,7 +168,7 @@ class CardMaker:
     @property
     def show_source(self) -> bool:
         """Whether cards name their document: when the index holds more than one."""
-        return self.engine.document_count() > 1
+        return names_sources(self.engine.document_count())
 
     def ask(self, question: str) -> Answer:
         """The engine's answer with as many passages as cards can show.
@@ -242,8 +239,7 @@ class CardMaker:
         if not answer.answered and found:
             lead = f"Where the text mentions “{_short(answer.question, 200)}”:"
         elif not found and rank == 0:
-            closeness = "barely" if answer.confidence < BARELY_RELATED else "only loosely"
-            lead = f"The text does not seem to answer that. The nearest passage is {closeness} related:"
+            lead = abstention_with_closeness(answer)
             terms = self.engine.suggest_terms(answer)
             if terms:
                 footer = "Words the text does use, close to your question: tap one to see where."
@@ -254,7 +250,7 @@ class CardMaker:
         rows = self._place_buttons(location, question_id, rank, more) + rows
         html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source)
         title = _sentence(best) if found else f"Not in the text. Nearest: {_sentence(best)}"
-        return Card(html, rows, _short(title), excerpt_place(excerpt))
+        return Card(html, rows, _short(title), place_line(excerpt))
 
     def _place_card(self, location: Location, question_id: int, rank: int, heading: str | None) -> Card:
         try:
@@ -263,7 +259,7 @@ class CardMaker:
             raise CardGoneError("That text is no longer indexed; please ask again.") from error
         rows = self._place_buttons(location, question_id, rank, more=question_id > 0)
         html = card_html([quote], heading, show_source=self.show_source)
-        return Card(html, rows, _short(_sentence(quote)), excerpt_place([quote]))
+        return Card(html, rows, _short(_sentence(quote)), place_line([quote]))
 
     def _place_buttons(self, location: Location, question_id: int, rank: int, more: bool) -> list[list[Button]]:
         """◀ wider / wider ▶ on one row, whole paragraph / next match on the next, each only when it shows more."""

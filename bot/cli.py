@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
-from bot.config import DEFAULT_ARTICLE, ConfigError, Settings, load_settings
+from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
+from bot.render import names_sources
 from bot.terminal import format_answer
-from embeddings.encoder import ModelNotFoundError, UnsupportedModelError
-from embeddings.engine import Engine
-from embeddings.evaluate import EvalFileError, evaluate
-from embeddings.retrieval import EmptyQuestionError
-from embeddings.sources import SourceError
-from embeddings.store import IndexNotFoundError, IndexStoreError, read_manifest
+from embeddings import CitebotError, EmptyQuestionError, Engine, IndexNotFoundError, IndexStoreError, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +27,7 @@ CHAT_HELP = """Type a question and press Enter. Commands:
 HISTORY_FILE = Path.home() / ".citebot_history"
 
 
-class CitebotError(click.ClickException):
+class UserError(click.ClickException):
     """An error for the user: printed as one line, with exit status 1 (2 for bad input)."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
@@ -46,12 +44,8 @@ class CitebotGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except EmptyQuestionError as error:
-            raise CitebotError(str(error), exit_code=2) from error
-        except (
-            ConfigError, IndexStoreError, SourceError, ModelNotFoundError, UnsupportedModelError, EvalFileError
-        ) as error:
-            raise CitebotError(str(error)) from error
+        except CitebotError as error:
+            raise UserError(str(error), exit_code=2 if isinstance(error, EmptyQuestionError) else 1) from error
 
 
 index_option = click.option(
@@ -88,7 +82,7 @@ def _open(engine: Engine) -> None:
     try:
         engine.open()
     except IndexNotFoundError as error:
-        raise CitebotError(f"{error} (the bundled article is {DEFAULT_ARTICLE})") from error
+        raise UserError(f"{error} (the bundled article is {DEFAULT_ARTICLE})") from error
     for warning in engine.warnings():
         click.echo(f"warning: {warning}", err=True)
 
@@ -113,8 +107,9 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool) -> None:
             click.echo(f"note: {gone} no longer exists; it leaves the index", err=True)
         paths = tuple(p for p in inputs if p.exists())
         if not paths:
-            raise CitebotError("none of the files the index was built from exists any more: name the files to index")
-    report = engine.build(list(paths), force=force, progress=sys.stderr.isatty())
+            raise UserError("none of the files the index was built from exists any more: name the files to index")
+    with _progress_bar(sys.stderr.isatty()) as progress:
+        report = engine.build(list(paths), force=force, progress=progress)
     what = f"{report.documents} file(s), {report.passages} passages"
     if report.built:
         kept = report.documents - report.embedded
@@ -144,7 +139,7 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
         else:
             if question == "-":
                 click.echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
-            click.echo(format_answer(answer, settings.min_confidence, _styled()))
+            click.echo(format_answer(answer, settings.min_confidence, _styled(), _names_sources(engine)))
 
 
 @cli.command()
@@ -159,8 +154,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
     k = settings.top_k
     if interactive:
         _start_line_editing()
-        manifest = read_manifest(engine.index_dir)
-        names = ", ".join(Path(d["source"]).name for d in manifest["documents"])
+        names = ", ".join(d.name for d in engine.describe().documents)
         click.echo(f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave.")
         # Load the model while the user types the first question.
         threading.Thread(target=engine.warm_up, daemon=True).start()
@@ -200,7 +194,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             click.echo(f"note: {note}")
         if not interactive:
             click.echo(f"Q: {answer.question}")
-        click.echo(format_answer(answer, settings.min_confidence, _styled()) + "\n")
+        click.echo(format_answer(answer, settings.min_confidence, _styled(), _names_sources(engine)) + "\n")
 
 
 @cli.command()
@@ -213,7 +207,7 @@ def telegram(
     index_dir: Path | None, webhook_url: str | None, listen: str | None, port: int | None, secret_token: str | None
 ) -> None:
     """Run the Telegram bot (token from TELEGRAM_BOT_TOKEN) until Ctrl-C."""
-    from bot import telegram_bot
+    from bot import telegram_api, telegram_bot
 
     settings = _settings(
         index_dir=index_dir,
@@ -222,11 +216,11 @@ def telegram(
         telegram_webhook_port=port,
         telegram_webhook_secret=secret_token,
     )
-    telegram_bot.check_settings(settings)
-    telegram_bot.protect_logs(settings.telegram_bot_token)
+    check_telegram(settings)
+    telegram_api.protect_logs(settings.telegram_bot_token)
     engine = _engine(settings)
     _open(engine)
-    username = telegram_bot.verify_token(settings)
+    username = telegram_api.verify_token(settings)
     mode = f"webhook {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "long polling"
     click.echo(f"citebot answers on Telegram as @{username} ({mode}); Ctrl-C stops it.", err=True)
     telegram_bot.run(telegram_bot.build_application(settings, engine), settings)
@@ -245,7 +239,7 @@ def eval_command(file: Path, out, as_json: bool) -> None:
         if out is not None:
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
 
-    report = evaluate(file, engine.embedder, settings.index_settings(), settings.retrieval_settings(), write)
+    report = engine.evaluate(file, write)
     if as_json:
         click.echo(json.dumps(report.__dict__))
         return
@@ -263,6 +257,32 @@ def eval_command(file: Path, out, as_json: bool) -> None:
     ]
     for label, value in rows:
         click.echo(f"  {label:24s} {value:.3f}" if isinstance(value, float) else f"  {label:24s} {value}")
+
+
+@contextlib.contextmanager
+def _progress_bar(shown: bool) -> Iterator[Progress | None]:
+    """A bar on standard error for the sentences being embedded (nothing when it is not a terminal)."""
+    if not shown:
+        yield None
+        return
+    bar = None
+
+    def advance(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="Embedding sentences", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield advance
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def _names_sources(engine: Engine) -> bool:
+    return names_sources(engine.document_count())
 
 
 def _start_line_editing() -> None:

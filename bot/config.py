@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from embeddings.encoder import BACKENDS, DEFAULT_MODEL
-from embeddings.retrieval import RetrievalSettings
-from embeddings.store import VECTOR_INDEXES, IndexSettings
+from embeddings import BACKENDS, DEFAULT_MODEL, VECTOR_INDEXES, ConfigError, IndexSettings, RetrievalSettings
+
+__all__ = ["DEFAULT_ARTICLE", "TELEGRAM_API", "ConfigError", "Settings", "check_telegram", "env_name", "load_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARTICLE = PROJECT_ROOT / "data" / "article.txt"
-
-
-class ConfigError(ValueError):
-    """A setting has a value citebot cannot use."""
-
-
 TELEGRAM_API = "https://api.telegram.org/bot"
+# A token is the bot's numeric id, a colon and a 35-character secret; allow some slack in the secret.
+TOKEN_PATTERN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,64}")
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def _env(name: str, default: object, secret: bool = False):
@@ -120,3 +119,24 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
     if name == "log_level" and str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{origin}={shown} must be DEBUG, INFO, WARNING or ERROR")
     return value.upper() if name == "log_level" else value
+
+
+def check_telegram(settings: Settings) -> None:
+    """Refuse a missing or malformed token or webhook setting with one line that says what to fix.
+
+    Raises:
+        ConfigError: a setting is missing or malformed.
+    """
+    token = settings.telegram_bot_token
+    if not token:
+        raise ConfigError("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env")
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is malformed: a token looks like 123456789:AA... (digits, a colon, 35 characters)"
+        )
+    if urlsplit(settings.telegram_api_base_url).scheme not in ("http", "https"):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL={settings.telegram_api_base_url!r} is not an http(s) URL")
+    if settings.telegram_webhook_url and urlsplit(settings.telegram_webhook_url).scheme != "https":
+        raise ConfigError(f"--webhook {settings.telegram_webhook_url!r}: Telegram only calls https:// webhooks")
+    if settings.telegram_webhook_secret and not SECRET_PATTERN.fullmatch(settings.telegram_webhook_secret):
+        raise ConfigError("the webhook secret token must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")

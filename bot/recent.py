@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.retrieval import Answer
+from embeddings import Answer
 
 # Questions whose embeddings (all-MiniLM-L6-v2) are at least this close are taken as the same question.
 # Measured on the bundled article: rewordings scored 0.88 to 0.96 ("When does the Security Council meet?"

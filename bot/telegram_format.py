@@ -1,4 +1,4 @@
-"""Telegram HTML for quote cards and help texts, each one message Telegram accepts.
+"""Every string the Telegram bot sends: quote cards, help texts and replies, each one message Telegram accepts.
 
 Every piece of document or user text goes through `html.escape`; tags come only from here, and a quote
 too long for a message is cut between characters of its text, never inside a tag.
@@ -10,13 +10,22 @@ import html
 import re
 from pathlib import Path
 
-from embeddings.engine import CorpusInfo
-from embeddings.excerpts import excerpt_place, excerpt_runs
-from embeddings.retrieval import Quote
+from bot.render import emphasis_runs, place_line, source_name
+from embeddings import CorpusInfo, Quote
 
 # Telegram's limit is 4,096 characters of text after entity parsing; counting UTF-16 code units is never
 # less than what Telegram counts.
 MESSAGE_LIMIT = 4096
+# A supergroup's id is -(10**12 + its id in t.me/c/ links).
+SUPERGROUP_OFFSET = 10**12
+
+NON_TEXT_HINT = "I can only read text. Send your question as a message."
+UNKNOWN_COMMAND = "I don't know that command. /help shows how to ask."
+ADMINS_ONLY = "Thank you! Only the bot's admins can add texts; /sources lists the ones I answer from."
+ADMINS_ONLY_FORGET = "Only the bot's admins can remove texts."
+OUR_FAILURE = "Sorry, something went wrong on my side and I could not answer that."
+FORGED_BUTTON = "This button is not one of mine, so I ignore it."
+CARD_UNEDITABLE = "I cannot change that message any more; please ask again."
 
 
 def shown_length(text: str) -> int:
@@ -50,14 +59,14 @@ def card_html(
     lines += [f"<i>Note: {plain(note)}.</i>" for note in notes]
     if lead:
         lines.append(f"<i>{plain(lead)}</i>")
-    places = excerpt_place(excerpt)
+    places = place_line(excerpt)
     if show_source and excerpt:
-        places += f" · {Path(excerpt[0].source).name}"
+        places += f" · {source_name(excerpt)}"
     after = [f"<i>{plain(places)}</i>"] + ([plain(footer)] if footer else [])
     around = "\n".join(lines + after)
     # The card's own lines, the two line breaks around the quote, and room for the "…" of a cut.
     budget = limit - shown_length(parse_free(around)) - 2 - 4
-    runs = _fit(excerpt_runs(excerpt), budget)
+    runs = _fit(emphasis_runs(excerpt), budget)
     quote = "".join(f"<b>{plain(text)}</b>" if bold else plain(text) for text, bold in runs).replace("</b><b>", "")
     return "\n".join(lines + [f"<blockquote expandable>{quote}</blockquote>"] + after)
 
@@ -115,6 +124,71 @@ def sources_text(info: CorpusInfo, admin: bool) -> str:
     if admin:
         lines.append("\nSend me a .txt, .md or .html file to add it; /forget N removes text N.")
     return "\n".join(lines)
+
+
+def ask_for_a_question(sample_question: str | None) -> str:
+    """The reply to a question with nothing to search for."""
+    return plain(f"Please write a question, for example: /ask {sample_question or 'What is the text about?'}")
+
+
+def over_the_limit(who: str, per_minute: int, retry_in: float) -> str:
+    """The one note a user or a chat gets when it goes over its question limit."""
+    wait = max(1, round(retry_in))
+    return plain(
+        f"{who} asked {per_minute} questions in the last minute, the most I answer. Please ask again in {wait} s."
+    )
+
+
+def too_many_presses(retry_in: float) -> str:
+    """The alert for a user who presses buttons faster than the limit."""
+    return f"That is a lot of presses; please try again in {max(1, round(retry_in))} s."
+
+
+def courtesy_text(chat_id: int, message_id: int, minutes: int) -> str:
+    """A short pointer to an earlier answer: a link in a supergroup, where messages have links."""
+    when = "a moment ago" if minutes < 1 else f"{minutes} minute{'s' if minutes > 1 else ''} ago"
+    if chat_id < -SUPERGROUP_OFFSET:
+        link = f"https://t.me/c/{-chat_id - SUPERGROUP_OFFSET}/{message_id}"
+        return f'That was asked and answered here {when}: <a href="{link}">see that answer</a>.'
+    return f"That was asked and answered here {when}; my answer is a little way up."
+
+
+def which_text(count: int) -> str:
+    """The reply to /forget without a valid number."""
+    return plain(f"Which text? Write /forget N, with N from 1 to {count} as /sources numbers them.")
+
+
+def forgotten(name: str, count: int) -> str:
+    """The reply once a text is forgotten."""
+    return plain(f"I forgot {name}. I now answer from {count} text(s).")
+
+
+def not_a_text_file(file_name: str | None, suffixes: tuple[str, ...]) -> str:
+    """The reply to an upload that is not a kind of file citebot reads."""
+    return plain(f"I can add text files ({', '.join(suffixes)}); {file_name or 'this file'} is not one.")
+
+
+def too_large(name: str, size: int | None, limit: int) -> str:
+    """The reply to an upload over the size limit (size None: found out while downloading)."""
+    if size is None:
+        return plain(f"{name} is over {limit / 1e6:.1f} MB; I did not add it.")
+    return plain(f"{name} is {size / 1e6:.1f} MB; the most I take is {limit / 1e6:.1f} MB.")
+
+
+def download_failed(name: str, error: object) -> str:
+    """The reply when Telegram would not hand over an upload."""
+    return plain(f"I could not fetch {name} from Telegram ({error}); please send it again.")
+
+
+def not_added(name: str, reason: str) -> str:
+    """The reply to an upload that could not be indexed."""
+    return plain(f"I did not add {name}: {reason}")
+
+
+def added(name: str, replaced: bool, count: int) -> str:
+    """The reply once an upload is indexed."""
+    what = "took in the new version of" if replaced else "added"
+    return plain(f"I {what} {name}. I now answer from {count} text(s); /sources lists them.")
 
 
 def plain(text: str) -> str:

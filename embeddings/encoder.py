@@ -19,11 +19,14 @@ import shutil
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from embeddings.errors import ModelNotFoundError, UnsupportedModelError
 
 logger = logging.getLogger(__name__)
 
@@ -32,12 +35,8 @@ BACKENDS = ("onnx", "torch")
 ONNX_CONFIG = "citebot-onnx.json"
 
 
-class ModelNotFoundError(RuntimeError):
-    """The embedding model is not on this machine (citebot never downloads one)."""
-
-
-class UnsupportedModelError(RuntimeError):
-    """The model is built in a way the onnx backend does not reproduce; the torch backend runs it."""
+# Called with (texts embedded so far, texts in all) while a long list is embedded.
+Progress = Callable[[int, int], None]
 
 
 class Embedder(Protocol):
@@ -47,8 +46,8 @@ class Embedder(Protocol):
     backend: str
     dimension: int
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """Return one L2-normalised float32 row per text."""
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        """Return one L2-normalised float32 row per text, calling progress as batches are done."""
         ...
 
 
@@ -68,12 +67,17 @@ class SentenceTransformerEmbedder:
         """Length of the vectors the model returns."""
         return int(self._load().encode(["dimension"]).shape[1])
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
         """Return one L2-normalised float32 row per text."""
-        vectors = self._load().encode(
-            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=progress
-        )
-        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+        model, rows = self._load(), []
+        step = 1024 if progress else max(1, len(texts))
+        for start in range(0, len(texts), step):
+            part = model.encode(texts[start : start + step], batch_size=64, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+            rows.append(np.asarray(part, dtype=np.float32).reshape(-1, part.shape[-1]))
+            if progress:
+                progress(min(start + step, len(texts)), len(texts))
+        return np.concatenate(rows) if rows else np.zeros((0, self.dimension), np.float32)
 
     def _load(self):
         with self._lock:
@@ -105,7 +109,7 @@ class OnnxEmbedder:
         self._inputs: set[str] = set()
         self._lock = threading.Lock()
 
-    def encode(self, texts: list[str], progress: bool = False, batch_size: int = 8) -> np.ndarray:
+    def encode(self, texts: list[str], progress: Progress | None = None, batch_size: int = 8) -> np.ndarray:
         """Return one L2-normalised float32 row per text.
 
         One batch (a question) runs on every core. More batches run one a core at once, each on a single
@@ -133,8 +137,8 @@ class OnnxEmbedder:
         session = self._load_session(parallel=True)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             for done, _ in enumerate(pool.map(lambda rows: embed(rows, session), batches), start=1):
-                if progress and done % 200 == 0:
-                    logger.warning("embedded %d of %d sentences", min(done * batch_size, len(texts)), len(texts))
+                if progress:
+                    progress(min(done * batch_size, len(texts)), len(texts))
         return vectors
 
     def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from embeddings import excerpts
-from embeddings.encoder import Embedder, load_embedder
+from embeddings.encoder import Embedder, Progress, load_embedder
+from embeddings.errors import IndexNotFoundError, IndexStoreError, SourceError, StaleIndexError
 from embeddings.excerpts import Location
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
-from embeddings.sources import SourceError, expand_paths, read_document
+from embeddings.sources import expand_paths, read_document
 from embeddings.store import (
     Index,
-    IndexNotFoundError,
     IndexSettings,
-    IndexStoreError,
-    StaleIndexError,
     build_index,
     check_replaceable,
     load_index,
@@ -29,6 +27,9 @@ from embeddings.store import (
     stale_reasons,
 )
 from embeddings.text import main_name
+
+if TYPE_CHECKING:
+    from embeddings.evaluate import EvalReport
 
 logger = logging.getLogger(__name__)
 
@@ -96,26 +97,29 @@ class Engine:
             self._embedder = load_embedder(settings.model, settings.backend, self.cache_dir)
         return self._embedder
 
-    def build(self, paths: list[Path], force: bool = False, progress: bool = False) -> BuildReport:
+    def build(self, paths: list[Path], force: bool = False, progress: Progress | None = None) -> BuildReport:
         """Index the files at paths (folders stand for the files below them), embedding only what changed.
 
         Files the index holds unchanged keep their vectors, changed and new ones are embedded, files no
         longer among paths drop out. Nothing happens when the index already holds exactly these files
         with these settings; force rebuilds and re-embeds everything.
 
+        progress is called with (sentences embedded, sentences to embed) as the embedding goes on.
+
         Raises:
+            NotAnIndexError: the index directory holds something other than an index, or overlaps an input.
             SourceError: a file is missing, binary, not UTF-8 or too large.
         """
         with self._build_lock:
             return self._build(paths, force, progress)
 
-    def _build(self, paths: list[Path], force: bool, progress: bool) -> BuildReport:
+    def _build(self, paths: list[Path], force: bool, progress: Progress | None) -> BuildReport:
         inputs = tuple(str(Path(path).resolve()) for path in paths)
         check_replaceable(self.index_dir, inputs)  # before any work: refused builds cost nothing
         documents = [read_document(path) for path in expand_paths(paths)]
         if not any(d.text.strip() for d in documents):
             more = f" and {len(documents) - 1} more" if len(documents) > 1 else ""
-            raise SourceError(f"{documents[0].source}{more}: nothing to index, only white space")
+            raise SourceError(documents[0].source, f"{documents[0].source}{more}: nothing to index, only white space")
         sources = {d.source: d.sha256 for d in documents}
         try:
             manifest = read_manifest(self.index_dir)
@@ -140,7 +144,7 @@ class Engine:
         why = reasons or ["rebuild asked for"]
         return BuildReport(True, len(documents), len(index.passages), why, embedded, removed)
 
-    def add(self, path: Path) -> BuildReport:
+    def add(self, path: Path, progress: Progress | None = None) -> BuildReport:
         """Add a file to the files the index is built from (or take in its new version) and update the index.
 
         Raises:
@@ -149,7 +153,7 @@ class Engine:
         with self._build_lock:
             inputs = self.inputs()
             wanted = [p for p in inputs if p.resolve() != Path(path).resolve()] + [Path(path)]
-            return self._build(wanted, False, False)
+            return self._build(wanted, False, progress)
 
     def forget(self, source: str) -> BuildReport:
         """Drop a document from the index; it must have been given as a file, not found in a folder.
@@ -163,11 +167,11 @@ class Engine:
             if len(kept) == len(inputs):
                 folder = next((p for p in inputs if Path(source).resolve().is_relative_to(p.resolve())), None)
                 where = f"it comes from the folder {folder}; remove it there" if folder else "it is not indexed"
-                raise SourceError(f"cannot forget {Path(source).name}: {where}")
+                raise SourceError(source, f"cannot forget {Path(source).name}: {where}")
             if not kept:
                 name = Path(source).name
-                raise SourceError(f"cannot forget {name}: it is the only text, and the index would be empty")
-            return self._build(kept, False, False)
+                raise SourceError(source, f"cannot forget {name}: it is the only text, and the index would be empty")
+            return self._build(kept, False, None)
 
     def _previous(self) -> Index | None:
         """The index already open, else the one on disk if it is sound: where unchanged documents come from."""
@@ -195,12 +199,11 @@ class Engine:
         with self._lock:
             if self._index is None:
                 index = load_index(self.index_dir)
-                built = (index.settings.model, index.settings.backend)
-                wanted = (self.index_settings.model, self.index_settings.backend)
-                if built != wanted:
+                built, wanted = index.settings, self.index_settings
+                if not built.same_vectors(wanted):
                     raise StaleIndexError(
-                        f"the index at {self.index_dir} was built with the model {built[0]} ({built[1]} backend), "
-                        f"the settings say {wanted[0]} ({wanted[1]} backend): "
+                        f"the index at {self.index_dir} was built with the model {built.model} ({built.backend} "
+                        f"backend), the settings say {wanted.model} ({wanted.backend} backend): "
                         f"rebuild it with `citebot index --index {self.index_dir}`"
                     )
                 self._index = index
@@ -211,9 +214,8 @@ class Engine:
         index = self.open()
         documents = []
         # The index's sentence rows already say where each document opens and how many paragraphs it has.
-        starts = np.searchsorted(index.sentences[:, 0], np.arange(len(index.documents) + 1))
         for doc_id, document in enumerate(index.documents):
-            rows = index.sentences[starts[doc_id] : starts[doc_id + 1]]
+            rows = index.document_sentences(doc_id)
             opening = document.text[rows[0][1] : rows[0][2]] if len(rows) else ""
             paragraphs = int(rows[:, 3].max()) if len(rows) else 0
             name = Path(document.source).name
@@ -267,6 +269,16 @@ class Engine:
     def suggest_terms(self, answer: Answer, n: int = 3) -> list[str]:
         """Up to n terms of the text near answer's passages and close in meaning to its question."""
         return excerpts.suggest_terms(self.open(), self.embedder, answer, n)
+
+    def evaluate(self, path: Path, on_result: Callable[[dict], None] = lambda result: None) -> EvalReport:
+        """Score retrieval on a QA file with this engine's model and settings (see `evaluate.evaluate`).
+
+        Raises:
+            EvalFileError: the file is not in the expected format.
+        """
+        from embeddings.evaluate import evaluate  # only eval pays for it
+
+        return evaluate(path, self.embedder, self.index_settings, self.retrieval, on_result)
 
     def ask(self, question: str, k: int = 3) -> Answer:
         """Answer question with up to k passages quoted from the index.

@@ -9,16 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.encoder import Embedder
+from embeddings.errors import EvalFileError
 from embeddings.retrieval import Answer, RetrievalSettings, answer_question
 from embeddings.store import Document, Index, IndexSettings, build_index, sha256_text
 from embeddings.text import count_words
 
 K = 5
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'"})
-
-
-class EvalFileError(ValueError):
-    """The QA file is not in the expected format."""
 
 
 @dataclass(frozen=True)

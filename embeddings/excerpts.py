@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddings.encoder import Embedder
+from embeddings.errors import LocationError
 from embeddings.lexical import tokenize
 from embeddings.retrieval import Answer, Highlight, Quote, clean_question
 from embeddings.store import Index
@@ -22,10 +23,6 @@ MAX_TERM_CANDIDATES = 16
 TERM_PASSAGES = 3
 _NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}")
 _WORD = re.compile(r"\b[^\W\d_]{4,}\b")
-
-
-class LocationError(LookupError):
-    """A location's document is no longer indexed, or its sentences are not in it."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ def locate(index: Index, quote: Quote) -> Location:
     doc_id = next((i for i, d in enumerate(index.documents) if d.source == quote.source), None)
     if doc_id is None:
         raise LocationError(f"{quote.source} is not indexed")
-    rows = _document_sentences(index, doc_id)
+    rows = index.document_sentences(doc_id)
     starts, ends = rows[:, 1], rows[:, 2]
     first = int(np.searchsorted(starts, quote.start))
     last = int(np.searchsorted(ends, quote.end))
@@ -120,38 +117,6 @@ def touching(before: Quote, after: Quote) -> bool:
     return before.source == after.source and 0 <= after.start - before.end <= 2
 
 
-def excerpt_place(excerpt: list[Quote]) -> str:
-    """Where an excerpt stands, as front ends show it: "¶ 4 · chars 1,210–1,388", "…" where text is skipped."""
-    parts: list[list[Quote]] = []
-    for quote in excerpt:
-        if parts and touching(parts[-1][-1], quote):
-            parts[-1].append(quote)
-        else:
-            parts.append([quote])
-    places = []
-    for part in parts:
-        first, last = part[0], part[-1]
-        paragraphs = f"{first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
-        places.append(f"¶ {paragraphs} · chars {first.start:,}–{last.end:,}")
-    return " … ".join(places)
-
-
-def excerpt_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
-    """The excerpt as (text, emphasised) runs: each answering sentence emphasised, "…" where text is skipped."""
-    runs: list[tuple[str, bool]] = []
-    for number, quote in enumerate(excerpt):
-        if number:
-            before = excerpt[number - 1]
-            if not touching(before, quote):
-                runs.append((" … ", False))
-            else:
-                runs.append(("\n" if before.paragraph != quote.paragraph else " ", False))
-        start = quote.highlight.start - quote.start
-        end = quote.highlight.end - quote.start
-        runs += [(quote.text[:start], False), (quote.text[start:end], True), (quote.text[end:], False)]
-    return [run for run in runs if run[0]]
-
-
 def suggest_terms(index: Index, embedder: Embedder, answer: Answer, n: int = 3) -> list[str]:
     """Distinctive terms of the passages nearest to a question that are close to it in meaning, and not in it.
 
@@ -199,18 +164,12 @@ def _gap(a: Quote, b: Quote) -> int:
     return max(a.start, b.start) - min(a.end, b.end)
 
 
-def _document_sentences(index: Index, doc_id: int) -> np.ndarray:
-    """A document's sentence rows: rows are grouped by document, so they are one slice."""
-    first, end = np.searchsorted(index.sentences[:, 0], [doc_id, doc_id + 1])
-    return index.sentences[first:end]
-
-
 def _resolve(index: Index, location: Location) -> tuple[int, np.ndarray]:
     """The document id and sentence rows of a location, checked."""
     doc_id = next((i for i, d in enumerate(index.documents) if d.sha256.startswith(location.document)), None)
     if doc_id is None or not location.document:
         raise LocationError("that text is no longer indexed")
-    rows = _document_sentences(index, doc_id)
+    rows = index.document_sentences(doc_id)
     if not 0 <= location.first <= location.highlight <= location.last < len(rows):
         raise LocationError("those sentences are not in the text")
     return doc_id, rows

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from embeddings.encoder import Embedder
+from embeddings.errors import EmptyQuestionError
 from embeddings.lexical import tokenize
 from embeddings.store import Index
 
@@ -16,10 +17,6 @@ MAX_QUESTION_CHARS = 1000
 CANDIDATES = 512
 # Nearest sentences asked of FAISS for a large corpus (HNSW explores at least this many).
 DENSE_CANDIDATES = 128
-
-
-class EmptyQuestionError(ValueError):
-    """The question has no words to search for."""
 
 
 @dataclass(frozen=True)

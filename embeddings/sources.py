@@ -6,6 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from embeddings.errors import SourceError
 from embeddings.store import Document
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -21,10 +22,6 @@ _BLOCKS = [
 ]
 
 
-class SourceError(ValueError):
-    """A source file cannot be indexed; the message names it."""
-
-
 def expand_paths(paths: list[Path]) -> list[Path]:
     """Resolve paths to files: a folder stands for the .txt, .md and .html files below it."""
     files: list[Path] = []
@@ -32,12 +29,12 @@ def expand_paths(paths: list[Path]) -> list[Path]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
             if not found:
-                raise SourceError(f"{path}: the folder holds no {' or '.join(SUFFIXES)} file")
+                raise SourceError(path, f"{path}: the folder holds no {' or '.join(SUFFIXES)} file")
             files.extend(found)
         elif path.exists():
             files.append(path)
         else:
-            raise SourceError(f"{path}: no such file")
+            raise SourceError(path, f"{path}: no such file")
     return list(dict.fromkeys(p.resolve() for p in files))
 
 
@@ -49,19 +46,20 @@ def read_document(path: Path) -> Document:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise SourceError(f"{path}: {size:,} bytes is over the limit of {MAX_FILE_BYTES:,} for one file")
+            raise SourceError(path, f"{path}: {size:,} bytes is over the limit of {MAX_FILE_BYTES:,} for one file")
         data = path.read_bytes()
     except OSError as error:
-        raise SourceError(f"{path}: cannot be read ({error.strerror or error})") from error
+        raise SourceError(path, f"{path}: cannot be read ({error.strerror or error})") from error
     if b"\0" in data:
-        raise SourceError(f"{path}: looks like a binary file (it holds NUL bytes), not text")
+        raise SourceError(path, f"{path}: looks like a binary file (it holds NUL bytes), not text")
     digest = hashlib.sha256(data).hexdigest()
     if path.suffix.lower() in HTML_SUFFIXES:
         return Document(str(path), digest, html_text(data))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SourceError(f"{path}: is not UTF-8 (byte {error.start} is {data[error.start]:#04x}); convert it first") from error
+        byte = f"byte {error.start} is {data[error.start]:#04x}"
+        raise SourceError(path, f"{path}: is not UTF-8 ({byte}); convert it first") from error
     return Document(str(path), digest, text)
 
 

@@ -12,8 +12,6 @@ Layout (row number is the id everywhere):
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import fcntl
 import hashlib
 import json
 import logging
@@ -27,7 +25,22 @@ import faiss
 import numpy as np
 import threadpoolctl
 
-from embeddings.encoder import Embedder
+from embeddings.atomic_dir import (  # noqa: F401  (check_replaceable: its old import path)
+    MANIFEST,
+    check_replaceable,
+    hold,
+    remove_abandoned_staging,
+    swap_into_place,
+)
+from embeddings.encoder import Embedder, Progress
+from embeddings.errors import (  # noqa: F401  (their old import path)
+    CorruptIndexError,
+    IndexNotFoundError,
+    IndexStoreError,
+    IndexWriteError,
+    NotAnIndexError,
+    StaleIndexError,
+)
 from embeddings.lexical import LexicalIndex
 from embeddings.text import chunk
 
@@ -42,7 +55,6 @@ threadpoolctl.threadpool_limits(1, user_api="blas")
 FORMAT_VERSION = 2
 # Bump when the chunker splits differently, so that old indexes are reported stale.
 CHUNKER_VERSION = 1
-MANIFEST = "manifest.json"
 VECTOR_INDEXES = ("auto", "flat", "hnsw")
 # "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
 FLAT_LIMIT = 20_000
@@ -51,30 +63,6 @@ FLAT_LIMIT = 20_000
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
-
-
-class IndexStoreError(Exception):
-    """An index directory cannot be used; the message says why and what fixes it."""
-
-
-class IndexNotFoundError(IndexStoreError):
-    """There is no index at the directory."""
-
-
-class CorruptIndexError(IndexStoreError):
-    """A file of the index is missing, truncated or altered."""
-
-
-class StaleIndexError(IndexStoreError):
-    """The index was built with other settings or from other versions of its sources."""
-
-
-class IndexWriteError(IndexStoreError):
-    """The index could not be written (a full disk, no permission); the previous one is untouched."""
-
-
-class NotAnIndexError(IndexWriteError):
-    """The directory named for the index holds something else; citebot refuses to replace it."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +83,14 @@ class IndexSettings:
     backend: str = "onnx"
     vector_index: str = "auto"
 
+    def same_vectors(self, other: IndexSettings) -> bool:
+        """Whether other embeds with the same model and backend, so vectors of one serve the other."""
+        return (self.model, self.backend) == (other.model, other.backend)
+
+    def same_passages(self, other: IndexSettings) -> bool:
+        """Whether other also cuts the same passages, so a document's rows and vectors can be kept."""
+        return self.same_vectors(other) and self.max_words == other.max_words
+
 
 @dataclass
 class Index:
@@ -109,6 +105,16 @@ class Index:
     lexical: LexicalIndex
     inputs: tuple[str, ...] = ()  # the files and folders it was built from, as given
 
+    def sentence_range(self, doc_id: int) -> tuple[int, int]:
+        """The [first, end) sentence rows of a document: rows are grouped by document in order."""
+        first, end = np.searchsorted(self.sentences[:, 0], [doc_id, doc_id + 1])
+        return int(first), int(end)
+
+    def document_sentences(self, doc_id: int) -> np.ndarray:
+        """A document's sentence rows (document, start, end, paragraph)."""
+        first, end = self.sentence_range(doc_id)
+        return self.sentences[first:end]
+
 
 def sha256_text(text: str) -> str:
     """Hex sha256 of text encoded as UTF-8 (equal to the file's when read from UTF-8)."""
@@ -119,7 +125,7 @@ def build_index(
     documents: list[Document],
     embedder: Embedder,
     settings: IndexSettings,
-    progress: bool = False,
+    progress: Progress | None = None,
     previous: Index | None = None,
 ) -> Index:
     """Chunk documents, embed their sentences and index their passages.
@@ -206,23 +212,19 @@ def describe_vector_index(index: faiss.Index) -> dict:
 
 def _reusable(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:
     """(source, sha256) -> document id in previous, for the documents whose rows can be kept."""
-    if previous is None:
-        return {}
-    same = (previous.settings.model, previous.settings.backend, previous.settings.max_words)
-    if same != (settings.model, settings.backend, settings.max_words):
+    if previous is None or not previous.settings.same_passages(settings):
         return {}
     return {(d.source, d.sha256): doc_id for doc_id, d in enumerate(previous.documents)}
 
 
 def _document_rows(index: Index, doc_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A document's sentence and passage rows (sentence numbers relative to the document) and vectors."""
-    # Rows are grouped by document in order, so a document's rows are one slice, found by binary search.
-    first, end = np.searchsorted(index.sentences[:, 0], [doc_id, doc_id + 1])
+    first, end = index.sentence_range(doc_id)
     p_first, p_end = np.searchsorted(index.passages[:, 0], [doc_id, doc_id + 1])
     passages = index.passages[p_first:p_end].copy()
     passages[:, 4:6] -= first
-    count = int(end - first)
-    vectors = index.vectors.reconstruct_n(int(first), count) if count else np.zeros((0, index.dimension), np.float32)
+    count = end - first
+    vectors = index.vectors.reconstruct_n(first, count) if count else np.zeros((0, index.dimension), np.float32)
     return index.sentences[first:end], passages, vectors
 
 
@@ -239,7 +241,7 @@ def save_index(index: Index, directory: Path) -> None:
         directory.parent.mkdir(parents=True, exist_ok=True)
         remove_abandoned_staging(directory)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-{os.getpid()}-", dir=directory.parent))
-        in_use = _hold(staging)
+        in_use = hold(staging)
     except OSError as error:
         raise IndexWriteError(f"cannot write an index next to {directory}: {error.strerror or error}") from error
     umask = os.umask(0)
@@ -247,97 +249,13 @@ def save_index(index: Index, directory: Path) -> None:
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; an index is as readable as its files
     try:
         _write(index, staging)
-        _swap_into_place(staging, directory)
+        swap_into_place(staging, directory)
     except OSError as error:
         raise IndexWriteError(
             f"writing the index at {directory} failed ({error.strerror or error}); the previous index is untouched"
         ) from error
     finally:
         os.close(in_use)
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def check_replaceable(directory: Path, inputs: tuple[str, ...] | list[Path] = ()) -> None:
-    """Refuse to build into directory unless citebot can prove that replacing it loses nothing.
-
-    Building replaces the whole directory, so it must be absent, empty, or hold an index of citebot's and
-    nothing else: its manifest and exactly the files the manifest lists. A directory that holds an input,
-    or lies inside one, is refused too (the build would index itself, or replace what it reads).
-
-    Raises:
-        NotAnIndexError: anything else; the message names the directory.
-    """
-    directory = Path(directory)
-    if directory.is_symlink():
-        raise NotAnIndexError(f"{directory} is a symbolic link: name the real directory for the index")
-    resolved = directory.resolve()
-    for given in inputs:
-        source = Path(given).resolve()
-        if source == resolved or source.is_relative_to(resolved) or resolved.is_relative_to(source):
-            raise NotAnIndexError(
-                f"{directory} cannot hold the index: it overlaps the input {given} (one is or holds the other); "
-                "name a directory of its own with --index"
-            )
-    if not directory.exists():
-        return
-    if not directory.is_dir():
-        raise NotAnIndexError(f"{directory} is a file, not an index directory: name another with --index")
-    found = {path.relative_to(directory).as_posix() for path in directory.rglob("*")}
-    if not found:
-        return
-    listed = _listed_files(directory)
-    if listed is None:
-        raise NotAnIndexError(
-            f"{directory} is not a citebot index (it has no readable {MANIFEST}) and is not empty: "
-            "citebot will not replace it; name an empty or new directory with --index"
-        )
-    folders = {parent.as_posix() for name in listed for parent in Path(name).parents if parent != Path(".")}
-    others = sorted(found - listed - folders - {MANIFEST})
-    if others:
-        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        raise NotAnIndexError(
-            f"{directory} holds files that are not part of its index ({shown}): citebot will not replace it; "
-            "move them out or name another directory with --index"
-        )
-
-
-def _listed_files(directory: Path) -> set[str] | None:
-    """The file names an index manifest in directory lists, or None when there is no readable manifest."""
-    path = directory / MANIFEST
-    if path.is_symlink() or not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        files = manifest["files"]
-        return {str(name) for name in files} if isinstance(files, dict) else None
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _hold(staging: Path) -> int:
-    """Lock a staging directory for as long as this process writes it; returns the descriptor to close."""
-    descriptor = os.open(staging, os.O_RDONLY)
-    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    return descriptor
-
-
-def remove_abandoned_staging(directory: Path) -> None:
-    """Delete the staging directories that killed builds left beside the index at directory.
-
-    A build holds a lock on its staging directory, which the system drops when the build dies; a process
-    id alone would not do, since ids are reused (within minutes on a busy machine).
-    """
-    for staging in directory.parent.glob(f".{directory.name}.tmp-*"):
-        try:
-            descriptor = os.open(staging, os.O_RDONLY)
-        except OSError:
-            continue  # gone meanwhile
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # a build is writing it
-        finally:
-            os.close(descriptor)
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -403,7 +321,8 @@ def stale_reasons(manifest: dict, settings: IndexSettings, sources: dict[str, st
             f"it was embedded with the {manifest['model']['backend']} backend, the setting is {settings.backend}"
         )
     if settings.vector_index not in ("auto", manifest["faiss"]["type"]):
-        reasons.append(f"its vectors are in a {manifest['faiss']['type']} index, the setting is {settings.vector_index}")
+        kind = manifest["faiss"]["type"]
+        reasons.append(f"its vectors are in a {kind} index, the setting is {settings.vector_index}")
     chunking = {"max_words": settings.max_words, "chunker": CHUNKER_VERSION}
     if manifest["chunking"] != chunking:
         reasons.append(f"it was chunked with {manifest['chunking']}, the settings say {chunking}")
@@ -455,47 +374,9 @@ def _write(index: Index, directory: Path) -> None:
                 os.fsync(handle.fileno())
 
 
-def _swap_into_place(staging: Path, directory: Path) -> None:
-    """Move staging to directory; an existing directory ends up at staging."""
-    if not directory.exists():
-        os.rename(staging, directory)
-    elif not _exchange(staging, directory):
-        # No atomic exchange on this system: two renames, with a short window without an index.
-        aside = staging.with_name(staging.name + "-old")
-        os.rename(directory, aside)
-        os.rename(staging, directory)
-        with contextlib.suppress(FileNotFoundError):  # another build cleaned it up first
-            os.rename(aside, staging)
-    _fsync_dir(directory.parent)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically with Linux renameat2(RENAME_EXCHANGE); False where unsupported."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    logger.debug("renameat2 failed with errno %d", ctypes.get_errno())
-    return False
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _verify(directory: Path, name: str, expected: dict) -> None:
@@ -503,7 +384,9 @@ def _verify(directory: Path, name: str, expected: dict) -> None:
     if not path.is_file():
         raise CorruptIndexError(f"{path} is missing; {_rebuild(directory)}")
     if path.stat().st_size != expected["bytes"]:
-        raise CorruptIndexError(f"{path} is truncated or altered (size differs from the manifest); {_rebuild(directory)}")
+        raise CorruptIndexError(
+            f"{path} is truncated or altered (size differs from the manifest); {_rebuild(directory)}"
+        )
     if _sha256_file(path) != expected["sha256"]:
         raise CorruptIndexError(f"{path} is altered (checksum differs from the manifest); {_rebuild(directory)}")
 

@@ -1,0 +1,65 @@
+"""What an answer shows, for every front end: the place line, the emphasised runs, the abstention
+sentence and when to name the source. The terminal and Telegram only dress these in their own markup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from embeddings import Answer, Quote, touching
+
+NOT_ANSWERED = "The text does not seem to answer that"
+# Confidence below which the nearest passage is called barely (rather than loosely) related.
+BARELY_RELATED = 0.2
+
+
+def place_line(excerpt: list[Quote]) -> str:
+    """Where an excerpt stands: "¶ 4 · chars 1,210–1,388", with "…" where text is skipped."""
+    parts: list[list[Quote]] = []
+    for quote in excerpt:
+        if parts and touching(parts[-1][-1], quote):
+            parts[-1].append(quote)
+        else:
+            parts.append([quote])
+    places = []
+    for part in parts:
+        first, last = part[0], part[-1]
+        paragraphs = f"{first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
+        places.append(f"¶ {paragraphs} · chars {first.start:,}–{last.end:,}")
+    return " … ".join(places)
+
+
+def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
+    """The excerpt as (text, emphasised) runs: each answering sentence emphasised, "…" where text is skipped."""
+    runs: list[tuple[str, bool]] = []
+    for number, quote in enumerate(excerpt):
+        if number:
+            before = excerpt[number - 1]
+            if not touching(before, quote):
+                runs.append((" … ", False))
+            else:
+                runs.append(("\n" if before.paragraph != quote.paragraph else " ", False))
+        start = quote.highlight.start - quote.start
+        end = quote.highlight.end - quote.start
+        runs += [(quote.text[:start], False), (quote.text[start:end], True), (quote.text[end:], False)]
+    return [run for run in runs if run[0]]
+
+
+def source_name(excerpt: list[Quote]) -> str:
+    """The name of the file an excerpt is quoted from."""
+    return Path(excerpt[0].source).name if excerpt else ""
+
+
+def names_sources(document_count: int) -> bool:
+    """Whether answers name their file: whenever the index holds more than one."""
+    return document_count > 1
+
+
+def abstention_with_confidence(answer: Answer, threshold: float) -> str:
+    """The abstention sentence with the figures behind it, for a reader at a terminal."""
+    return f"{NOT_ANSWERED} (confidence {answer.confidence:.2f}, below {threshold:.2f}). The nearest passage:"
+
+
+def abstention_with_closeness(answer: Answer) -> str:
+    """The abstention sentence in words, for a chat."""
+    closeness = "barely" if answer.confidence < BARELY_RELATED else "only loosely"
+    return f"{NOT_ANSWERED}. The nearest passage is {closeness} related:"

@@ -1,0 +1,124 @@
+"""Texts in chat: admins add them by sending files and remove them with /forget; /sources lists them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot import telegram_format as say
+from bot.telegram_api import reply, show_typing
+from bot.telegram_context import CitebotContext, Services
+from embeddings import SUFFIXES, CitebotError
+
+logger = logging.getLogger(__name__)
+
+
+async def sources(update: Update, context: CitebotContext) -> None:
+    """List the texts the bot answers from, numbered for /forget."""
+    message = update.effective_message
+    await reply(message, say.sources_text(context.services.info, _is_admin(message, context.services)))
+
+
+async def forget(update: Update, context: CitebotContext) -> None:
+    """Remove text number N from the index (admins only)."""
+    services, message = context.services, update.effective_message
+    if not _is_admin(message, services):
+        await reply(message, say.plain(say.ADMINS_ONLY_FORGET))
+        return
+    documents = services.info.documents
+    number = context.args[0] if context.args else ""
+    if not number.isdigit() or not 1 <= int(number) <= len(documents):
+        await reply(message, say.which_text(len(documents)))
+        return
+    document = documents[int(number) - 1]
+    try:
+        await asyncio.to_thread(services.engine.forget, document.source)
+    except CitebotError as error:
+        logger.warning("could not forget %s: %s", document.name, error)
+        await reply(message, say.plain(error.for_user()))
+        return
+    uploaded = Path(document.source)
+    if uploaded.parent == services.upload_dir.resolve():
+        uploaded.unlink(missing_ok=True)
+    services.refresh()
+    await reply(message, say.forgotten(document.name, len(services.info.documents)))
+
+
+async def upload(update: Update, context: CitebotContext) -> None:
+    """Index a .txt, .md or .html file an admin sends in private; tell anyone else that only admins add texts."""
+    services, message = context.services, update.effective_message
+    if not _is_admin(message, services):
+        await reply(message, say.plain(say.ADMINS_ONLY))
+        return
+    document = message.document
+    name = safe_file_name(document.file_name)
+    if Path(document.file_name or "").suffix.lower() not in SUFFIXES:
+        await reply(message, say.not_a_text_file(document.file_name, SUFFIXES))
+        return
+    if document.file_size is not None and document.file_size > services.max_upload_bytes:
+        await reply(message, say.too_large(name, document.file_size, services.max_upload_bytes))
+        return
+    typing = asyncio.create_task(show_typing(message))
+    try:
+        data = await (await context.bot.get_file(document.file_id)).download_as_bytearray()
+        if len(data) > services.max_upload_bytes:
+            await reply(message, say.too_large(name, None, services.max_upload_bytes))
+            return
+        replaced = await asyncio.to_thread(_add_upload, services, name, bytes(data))
+    except TelegramError as error:
+        logger.warning("could not download %s: %s", name, error)
+        await reply(message, say.download_failed(name, error))
+        return
+    except CitebotError as error:
+        logger.warning("could not add %s: %s", name, error)
+        await reply(message, say.not_added(name, error.for_user()))
+        return
+    finally:
+        typing.cancel()
+    services.refresh()
+    await reply(message, say.added(name, replaced, len(services.info.documents)))
+
+
+def _is_admin(message: Message, services: Services) -> bool:
+    return message.from_user is not None and message.from_user.id in services.admins
+
+
+def _add_upload(services: Services, name: str, data: bytes) -> bool:
+    """Save an upload and index it; a file of the same name is replaced, and restored if the new one fails.
+
+    Returns:
+        Whether a file of that name was replaced.
+
+    Raises:
+        CitebotError: the file is not text, or the index cannot take it.
+    """
+    services.upload_dir.mkdir(parents=True, exist_ok=True)
+    path = services.upload_dir / name
+    previous = path.read_bytes() if path.is_file() else None
+    path.write_bytes(data)
+    try:
+        services.engine.add(path, progress=lambda done, total: _log_progress(name, done, total))
+    except BaseException:
+        if previous is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(previous)
+        raise
+    return previous is not None
+
+
+def _log_progress(name: str, done: int, total: int) -> None:
+    """Log an upload's embedding every 1,000 sentences (a big file takes minutes)."""
+    if done == total or done % 1000 < 8:
+        logger.info("embedding %s: %d of %d sentences", name, done, total)
+
+
+def safe_file_name(name: str | None) -> str:
+    """An uploaded file's name made safe to save: no folders, only letters, digits, dot, dash and underscore."""
+    stem = re.sub(r"[^\w.-]", "_", Path(name or "").name).lstrip(".")[-100:]
+    return stem or "upload.txt"
