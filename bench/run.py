@@ -133,7 +133,8 @@ def speed(work: Path) -> tuple[str, str]:
         times = []
         for question in questions:
             started = time.perf_counter()
-            format_answer(citebot.ask(question, 3), 0.4, styled=False, show_source=False)
+            answer = citebot.ask(question, 3)
+            format_answer(answer, citebot.present(answer), 0.4, styled=False, show_source=False)
             times.append(time.perf_counter() - started)
         latency_rows.append([f"citebot question, {backend}", len(questions), *percentiles(times)])
     for backend in BACKENDS:

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from bot.render import abstention_with_closeness, names_sources, place_line
 from bot.telegram_format import card_html
-from embeddings import Answer, Engine, Location, Quote, group_nearby
+from embeddings import Answer, Engine, Location, Quote
 
-# Passages asked for when answering: the first excerpt merges the nearby ones among the best top_k, the
-# rest are the matches that "next match" walks through.
+# Passages asked for when answering: the first card leads with the best one, the rest are the matches that
+# "next match" walks through.
 MATCHES = 8
 # Telegram's limit for callback data.
 MAX_CALLBACK_BYTES = 64
@@ -185,17 +185,17 @@ class CardMaker:
         Raises:
             CardGoneError: there is no rank-th match.
         """
-        matches = self._matches(answer)
+        matches, also = self._matches(answer)
         if rank >= len(matches):
             raise CardGoneError("That was the last match.")
-        return self._answer_card(answer, matches, rank, self.store.remember(answer.question), headed)
+        return self._answer_card(answer, matches, also, rank, self.store.remember(answer.question), headed)
 
     def all_matches(self, question: str) -> list[Card]:
         """A card for each match of question, each headed by it (for inline results)."""
         answer = self.ask(question)
-        matches = self._matches(answer)
+        matches, also = self._matches(answer)
         question_id = self.store.remember(answer.question)
-        return [self._answer_card(answer, matches, rank, question_id, True) for rank in range(len(matches))]
+        return [self._answer_card(answer, matches, also, rank, question_id, True) for rank in range(len(matches))]
 
     def opening(self, document: str, name: str) -> Card:
         """A card of the first sentence of the document whose sha256 is document, headed by its name."""
@@ -214,25 +214,32 @@ class CardMaker:
             raise CardGoneError("I no longer have that question; please ask it again.")
         if isinstance(press, ShowMatch):
             return self.card(self.ask(question), press.rank, headed=True)
-        heading = _heading(question, press.rank) if question else None
+        heading = None
+        if question:
+            heading = f"“{_short(question, 200)}”" + (f" · match {press.rank + 1}" if press.rank else "")
         return self._place_card(press.location, press.question_id, press.rank, heading)
 
-    def _matches(self, answer: Answer) -> list[list[Quote]]:
-        """The excerpts a card can show, best first: nearby passages among the best top_k merged."""
+    def _matches(self, answer: Answer) -> tuple[list[list[Quote]], list[Quote]]:
+        """The excerpts a card can show, best first, and the passages the first card lists as "also".
+
+        The first excerpt leads with the best sentence (see `Engine.present`); every other passage is a
+        match of its own, for "next match".
+        """
         if not answer.passages:
-            return []
-        best = answer.passages[: self.top_k] if answer.answered else answer.passages[:1]
-        rest = answer.passages[len(best) :]
-        return group_nearby(best) + [[quote] for quote in rest]
+            return [], []
+        shown = self.engine.present(answer, self.top_k)
+        joined = {(q.source, q.start) for q in shown.lead[1:]}
+        rest = [[q] for q in answer.passages[1:] if (q.source, q.start) not in joined]
+        return [shown.lead, *rest], shown.also
 
     def _answer_card(
-        self, answer: Answer, matches: list[list[Quote]], rank: int, question_id: int, headed: bool
+        self, answer: Answer, matches: list[list[Quote]], also: list[Quote], rank: int, question_id: int,
+        headed: bool,
     ) -> Card:
         excerpt = matches[rank]
-        best = max(excerpt, key=lambda q: q.score)
+        best = excerpt[0]
         located = [self.engine.locate(quote) for quote in excerpt]
-        highlight = located[excerpt.index(best)].highlight
-        location = Location(located[0].document, located[0].first, located[-1].last, highlight)
+        location = Location(located[0].document, located[0].first, located[-1].last, located[0].highlight)
         lead = footer = None
         rows: list[list[Button]] = []
         found = answer.answered or _mentions(answer.question, excerpt)
@@ -240,17 +247,23 @@ class CardMaker:
             lead = f"Where the text mentions “{_short(answer.question, 200)}”:"
         elif not found and rank == 0:
             lead = abstention_with_closeness(answer)
-            terms = self.engine.suggest_terms(answer)
+            terms = [t for t in self.engine.suggest_terms(answer) if self._shows_more(t, excerpt)]
             if terms:
                 footer = "Words the text does use, close to your question: tap one to see where."
                 presses = [ShowMatch(self.store.remember(term), 0) for term in terms]
                 rows.append([Button(term, self.signer.write(press)) for term, press in zip(terms, presses)])
-        heading = _heading(answer.question, rank) if headed else None
+        heading = _heading(answer.question, rank, len(matches), _weaker(answer, best)) if headed else None
         more = rank + 1 < len(matches)
         rows = self._place_buttons(location, question_id, rank, more) + rows
-        html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source)
+        also_lines = tuple(also) if rank == 0 and answer.answered else ()
+        html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source, also=also_lines)
         title = _sentence(best) if found else f"Not in the text. Nearest: {_sentence(best)}"
         return Card(html, rows, _short(title), place_line(excerpt))
+
+    def _shows_more(self, term: str, excerpt: list[Quote]) -> bool:
+        """Whether tapping a suggested term would show a passage other than the excerpt already shown."""
+        found = self.engine.ask(term, 1).passages
+        return bool(found) and not any(q.source == found[0].source and _overlap(q, found[0]) for q in excerpt)
 
     def _place_card(self, location: Location, question_id: int, rank: int, heading: str | None) -> Card:
         try:
@@ -276,11 +289,24 @@ class CardMaker:
             other.append(Button("whole paragraph", write(ShowPlace(paragraph, question_id, rank))))
         if more:
             other.append(Button("next match", write(ShowMatch(question_id, rank + 1))))
+        if rank and question_id:
+            other.append(Button("◀ first match", write(ShowMatch(question_id, 0))))
         return [row for row in (wider, other) if row]
 
 
-def _heading(question: str, rank: int) -> str:
-    return f"“{_short(question, 200)}”" + (f" · match {rank + 1}" if rank else "")
+def _heading(question: str, rank: int, matches: int, weaker: bool) -> str:
+    """The question a card answers and, past the first, which match it shows and how strong it is."""
+    strength = "weaker" if weaker else "as strong"
+    return f"“{_short(question, 200)}”" + (f" · match {rank + 1} of {matches} · {strength}" if rank else "")
+
+
+def _weaker(answer: Answer, quote: Quote) -> bool:
+    """Whether quote answers clearly less well than the best passage."""
+    return quote not in answer.related() and quote is not answer.passages[0]
+
+
+def _overlap(a: Quote, b: Quote) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 def _mentions(question: str, excerpt: list[Quote]) -> bool:

@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import json
 import logging
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -16,14 +17,14 @@ import click
 from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
 from bot.render import names_sources
 from bot.terminal import format_answer
-from embeddings import CitebotError, EmptyQuestionError, Engine, IndexNotFoundError, IndexStoreError, Progress
+from embeddings import Answer, CitebotError, EmptyQuestionError, Engine, IndexNotFoundError, IndexStoreError, Progress
 
 logger = logging.getLogger(__name__)
 
 CHAT_HELP = """Type a question and press Enter. Commands:
   :help      this help
   :k N       show N passages an answer (now {k})
-  :quit      leave (Ctrl-D and Ctrl-C leave too)"""
+  :quit      leave (so do quit, exit, Ctrl-D, and Ctrl-C twice)"""
 HISTORY_FILE = Path.home() / ".citebot_history"
 
 
@@ -139,7 +140,7 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
         else:
             if question == "-":
                 click.echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
-            click.echo(format_answer(answer, settings.min_confidence, _styled(), _names_sources(engine)))
+            click.echo(_format(engine, answer, settings, settings.top_k))
 
 
 @cli.command()
@@ -158,18 +159,28 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         click.echo(f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave.")
         # Load the model while the user types the first question.
         threading.Thread(target=engine.warm_up, daemon=True).start()
+    interrupted = False
     while True:
         try:
             line = input("> ") if interactive else sys.stdin.readline()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             click.echo()
             break
+        except KeyboardInterrupt:
+            # The first Ctrl-C clears the line being typed; a second one in a row leaves.
+            click.echo()
+            if interrupted:
+                break
+            interrupted = True
+            click.echo("(Ctrl-C again, Ctrl-D or quit to leave)")
+            continue
+        interrupted = False
         if not interactive and not line:
             break
         line = line.strip()
         if not line:
             continue
-        if line in (":quit", ":q", ":exit"):
+        if line in (":quit", ":q", ":exit", "quit", "exit"):
             break
         if line in (":help", ":h", "?"):
             click.echo(CHAT_HELP.format(k=k))
@@ -194,7 +205,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             click.echo(f"note: {note}")
         if not interactive:
             click.echo(f"Q: {answer.question}")
-        click.echo(format_answer(answer, settings.min_confidence, _styled(), _names_sources(engine)) + "\n")
+        click.echo(_format(engine, answer, settings, k) + "\n")
 
 
 @cli.command()
@@ -254,6 +265,8 @@ def eval_command(file: Path, out, as_json: bool) -> None:
         ("abstained, answerable", report.abstained_answerable if report.answerable else "n/a"),
         ("abstained, unanswerable", report.abstained_unanswerable if report.unanswerable else "n/a"),
         ("quotes not verbatim", report.verbatim_errors),
+        ("answer in first 150 ch.", report.answer_leads),
+        ("bold sentences/answer", f"{report.emphasised_per_answer:.2f}"),
     ]
     for label, value in rows:
         click.echo(f"  {label:24s} {value:.3f}" if isinstance(value, float) else f"  {label:24s} {value}")
@@ -281,8 +294,14 @@ def _progress_bar(shown: bool) -> Iterator[Progress | None]:
             bar.__exit__(None, None, None)
 
 
-def _names_sources(engine: Engine) -> bool:
-    return names_sources(engine.document_count())
+def _format(engine: Engine, answer: Answer, settings: Settings, k: int) -> str:
+    """An answer as the terminal shows it: best sentence first, wrapped to the terminal when there is one."""
+    verbose = click.get_current_context().find_root().obj["verbose"] > 0
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    return format_answer(
+        answer, engine.present(answer, k), settings.min_confidence, _styled(),
+        names_sources(engine.document_count()), verbose, width,
+    )
 
 
 def _start_line_editing() -> None:

@@ -29,7 +29,11 @@ def place_line(excerpt: list[Quote]) -> str:
 
 
 def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
-    """The excerpt as (text, emphasised) runs: each answering sentence emphasised, "…" where text is skipped."""
+    """The excerpt as (text, emphasised) runs, "…" where text is skipped.
+
+    Only the first quote's answering sentence is emphasised: an excerpt leads with its answer, and what
+    follows it is context.
+    """
     runs: list[tuple[str, bool]] = []
     for number, quote in enumerate(excerpt):
         if number:
@@ -38,10 +42,24 @@ def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
                 runs.append((" … ", False))
             else:
                 runs.append(("\n" if before.paragraph != quote.paragraph else " ", False))
+        if number:
+            runs.append((quote.text, False))
+            continue
         start = quote.highlight.start - quote.start
         end = quote.highlight.end - quote.start
         runs += [(quote.text[:start], False), (quote.text[start:end], True), (quote.text[end:], False)]
     return [run for run in runs if run[0]]
+
+
+def sentence(quote: Quote, limit: int = 160) -> str:
+    """A quote's answering sentence, shortened to limit characters with "…"."""
+    text = quote.text[quote.highlight.start - quote.start : quote.highlight.end - quote.start]
+    return shorten(text, limit)
+
+
+def shorten(text: str, limit: int) -> str:
+    """text cut to at most limit characters, "…" marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def source_name(excerpt: list[Quote]) -> str:

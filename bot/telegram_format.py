@@ -10,7 +10,7 @@ import html
 import re
 from pathlib import Path
 
-from bot.render import emphasis_runs, place_line, source_name
+from bot.render import emphasis_runs, place_line, sentence, source_name
 from embeddings import CorpusInfo, Quote
 
 # Telegram's limit is 4,096 characters of text after entity parsing; counting UTF-16 code units is never
@@ -41,6 +41,7 @@ def card_html(
     notes: tuple[str, ...] = (),
     show_source: bool = False,
     limit: int = MESSAGE_LIMIT,
+    also: tuple[Quote, ...] = (),
 ) -> str:
     """A quote card: the excerpt in an expandable blockquote, where it stands, and the lines around it.
 
@@ -54,6 +55,7 @@ def card_html(
         notes: what was changed in the question, each an italic line.
         show_source: name the document in the place line.
         limit: the most characters the card may show.
+        also: other relevant passages, listed under the place as one short line each.
     """
     lines = [plain(heading)] if heading else []
     lines += [f"<i>Note: {plain(note)}.</i>" for note in notes]
@@ -62,7 +64,11 @@ def card_html(
     places = place_line(excerpt)
     if show_source and excerpt:
         places += f" · {source_name(excerpt)}"
-    after = [f"<i>{plain(places)}</i>"] + ([plain(footer)] if footer else [])
+    after = [f"<i>{plain(places)}</i>"]
+    for quote in also:
+        where = f"¶ {quote.paragraph}" + (f" · {source_name([quote])}" if show_source else "")
+        after.append(f"Also, {plain(where)}: “{plain(sentence(quote, 160))}”")
+    after += [plain(footer)] if footer else []
     around = "\n".join(lines + after)
     # The card's own lines, the two line breaks around the quote, and room for the "…" of a cut.
     budget = limit - shown_length(parse_free(around)) - 2 - 4

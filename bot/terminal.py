@@ -1,38 +1,99 @@
-"""Render answers for a terminal: verbatim quotes with the answering sentence emphasised."""
+"""Render answers for a terminal: the answering sentence first and emphasised, wrapped under a gutter."""
 
 from __future__ import annotations
 
+import re
+
 import click
 
-from bot.render import abstention_with_confidence, emphasis_runs, place_line, source_name
-from embeddings import Answer, Quote, group_nearby
+from bot.render import abstention_with_confidence, emphasis_runs, place_line, sentence, source_name
+from embeddings import Answer, Presentation, Quote
+
+GUTTER = "  │ "
 
 
-def format_answer(answer: Answer, threshold: float, styled: bool, show_source: bool) -> str:
-    """The answer as text: an abstention line when needed, then each excerpt under its place in the text.
+def format_answer(
+    answer: Answer,
+    shown: Presentation,
+    threshold: float,
+    styled: bool,
+    show_source: bool,
+    verbose: bool = False,
+    width: int | None = None,
+) -> str:
+    """The answer as text: an abstention line when needed, the lead excerpt under its place, then "also" lines.
 
-    Passages that stand near each other are one excerpt, in the order they stand in the text; show_source
-    names each excerpt's file.
+    show_source names the file; verbose adds character offsets and scores; width wraps the quote to it.
     """
     lines = []
     if not answer.answered:
         lines.append(abstention_with_confidence(answer, threshold))
-    quotes = answer.passages if answer.answered else answer.passages[:1]
-    for number, excerpt in enumerate(group_nearby(quotes), start=1):
-        lines.append(_heading(number, excerpt, show_source, styled))
-        text = "".join(_emphasised(run, styled) if marked else run for run, marked in emphasis_runs(excerpt))
-        lines.extend("  │ " + line for line in text.split("\n"))
+    if not shown.lead:
+        return "\n".join(lines)
+    lines.append(_heading(shown.lead, show_source, verbose, styled))
+    runs = emphasis_runs(shown.lead)
+    for paragraph in _split_lines(runs):
+        for row in _wrap(paragraph, (width - len(GUTTER)) if width else None):
+            lines.append(GUTTER + "".join(_emphasised(text, styled) if bold else text for text, bold in row))
+    for quote in shown.also:
+        where = place_line([quote]) if verbose else f"¶ {quote.paragraph}"
+        if show_source:
+            where = f"{source_name([quote])} · {where}"
+        lines.append(_dim(f"  also {where}: ", styled) + sentence(quote))
     return "\n".join(lines)
 
 
-def _heading(number: int, excerpt: list[Quote], show_source: bool, styled: bool) -> str:
-    score = max(q.score for q in excerpt)
-    place = f"[{number}] {place_line(excerpt)} · score {score:.2f}"
+def _heading(excerpt: list[Quote], show_source: bool, verbose: bool, styled: bool) -> str:
+    place = place_line(excerpt) if verbose else _paragraphs(excerpt)
+    if verbose:
+        place += f" · score {excerpt[0].score:.2f}"
     if show_source:
-        place += f" · {source_name(excerpt)}"
-    return click.style(place, dim=True) if styled else place
+        place = f"{source_name(excerpt)} · {place}"
+    return _dim(place, styled)
 
 
-def _emphasised(sentence: str, styled: bool) -> str:
-    """An answering sentence in bold (or between ** when styles are off)."""
-    return click.style(sentence, bold=True) if styled else f"**{sentence}**"
+def _paragraphs(excerpt: list[Quote]) -> str:
+    first, last = excerpt[0].paragraph, excerpt[-1].paragraph
+    return f"¶ {first}" + (f"–{last}" if last != first else "")
+
+
+def _split_lines(runs: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
+    """The runs cut at line breaks: one list of runs a line of the quote."""
+    lines: list[list[tuple[str, bool]]] = [[]]
+    for text, bold in runs:
+        for number, piece in enumerate(text.split("\n")):
+            if number:
+                lines.append([])
+            if piece:
+                lines[-1].append((piece, bold))
+    return lines
+
+
+def _wrap(runs: list[tuple[str, bool]], width: int | None) -> list[list[tuple[str, bool]]]:
+    """Word-wrap a line of runs to width characters (no wrapping without a width), keeping each word's style."""
+    if not width:
+        return [runs]
+    words = [(word, bold) for text, bold in runs for word in re.findall(r"\s*\S+", text)]
+    rows: list[list[tuple[str, bool]]] = [[]]
+    used = 0
+    for word, bold in words:
+        if used and used + len(word) > width:
+            rows.append([])
+            word, used = word.lstrip(), 0
+        if rows[-1] and rows[-1][-1][1] == bold:
+            rows[-1][-1] = (rows[-1][-1][0] + word, bold)
+        else:
+            rows[-1].append((word, bold))
+        used += len(word)
+    return rows
+
+
+def _emphasised(text: str, styled: bool) -> str:
+    """An answering sentence in bold (or between ** when styles are off); its leading space stays plain."""
+    stripped = text.lstrip()
+    lead = text[: len(text) - len(stripped)]
+    return lead + (click.style(stripped, bold=True) if styled else f"**{stripped}**")
+
+
+def _dim(text: str, styled: bool) -> str:
+    return click.style(text, dim=True) if styled else text

@@ -23,6 +23,7 @@ _EXPORTS = {
     "Quote": "embeddings.retrieval",
     "Highlight": "embeddings.retrieval",
     "Location": "embeddings.excerpts",
+    "Presentation": "embeddings.excerpts",
     "Document": "embeddings.store",
     "group_nearby": "embeddings.excerpts",
     "touching": "embeddings.excerpts",
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
         UnsupportedModelError,
     )
     from embeddings.evaluate import EvalReport
-    from embeddings.excerpts import Location, group_nearby, touching
+    from embeddings.excerpts import Location, Presentation, group_nearby, touching
     from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings
     from embeddings.sources import SUFFIXES
     from embeddings.store import VECTOR_INDEXES, Document, IndexSettings

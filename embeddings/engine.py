@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from embeddings import excerpts
 from embeddings.encoder import Embedder, Progress, load_embedder
 from embeddings.errors import IndexNotFoundError, IndexStoreError, SourceError, StaleIndexError
-from embeddings.excerpts import Location
+from embeddings.excerpts import Location, Presentation
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
 from embeddings.sources import expand_paths, read_document
 from embeddings.store import (
@@ -265,6 +265,10 @@ class Engine:
     def whole_paragraph(self, location: Location) -> Location:
         """The paragraph holding location's highlight (LocationError as quote_at)."""
         return excerpts.whole_paragraph(self.open(), location)
+
+    def present(self, answer: Answer, k: int = 3) -> Presentation:
+        """What a reader sees of answer: its best sentence first, then the other relevant passages."""
+        return excerpts.present(self.open(), answer, k)
 
     def suggest_terms(self, answer: Answer, n: int = 3) -> list[str]:
         """Up to n terms of the text near answer's passages and close in meaning to its question."""

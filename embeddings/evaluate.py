@@ -10,11 +10,13 @@ from pathlib import Path
 
 from embeddings.encoder import Embedder
 from embeddings.errors import EvalFileError
+from embeddings.excerpts import present
 from embeddings.retrieval import Answer, RetrievalSettings, answer_question
 from embeddings.store import Document, Index, IndexSettings, build_index, sha256_text
 from embeddings.text import count_words
 
 K = 5
+LEAD_CHARS = 150
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "‚": "'"})
 
 
@@ -34,6 +36,10 @@ class EvalReport:
     abstained_answerable: float
     abstained_unanswerable: float
     verbatim_errors: int
+    # What a reader sees (Engine.present, k = 3): the share of answers whose best sentence starts within
+    # the first LEAD_CHARS characters of the quote shown, and the sentences emphasised per answer.
+    answer_leads: float = 0.0
+    emphasised_per_answer: float = 0.0
 
 
 def normalize(text: str) -> str:
@@ -79,7 +85,7 @@ def evaluate(
         retrieval: scoring settings.
         on_result: called with each question's result, the answer's JSON plus doc_id, q and hit_rank.
     """
-    ranks, highlight_hits, words, abstained_yes, abstained_no = [], [], [], [], []
+    ranks, highlight_hits, words, abstained_yes, abstained_no, leads, emphasised = [], [], [], [], [], [], []
     documents = verbatim_errors = 0
     for record in read_qa_file(path):
         documents += 1
@@ -90,6 +96,10 @@ def evaluate(
             answers = [normalize(a) for a in question["answers"]]
             rank = hit_rank([p.text for p in answer.passages], answers)
             verbatim_errors += sum(text[p.start : p.end] != p.text for p in answer.passages)
+            shown = present(index, answer, 3)
+            if shown.lead:
+                leads.append(shown.emphasis.start - shown.lead[0].start <= LEAD_CHARS)
+                emphasised.append(sum(q.highlight == shown.emphasis for q in shown.lead[:1]))
             words.extend(count_words(p.text) for p in answer.passages)
             if answers:
                 ranks.append(rank)
@@ -111,6 +121,8 @@ def evaluate(
         abstained_answerable=_mean(abstained_yes),
         abstained_unanswerable=_mean(abstained_no),
         verbatim_errors=verbatim_errors,
+        answer_leads=_mean(leads),
+        emphasised_per_answer=_mean(emphasised),
     )
 
 

@@ -17,6 +17,9 @@ from embeddings.store import Index
 # of at most MAX_EXCERPT characters of quoted text.
 MAX_GAP = 200
 MAX_EXCERPT = 1200
+# A reader sees the answering sentence within the first 150 characters of a quote: the sentence before it
+# is kept as context only when it is at most this long.
+LEAD_CONTEXT = 140
 # Candidate terms (the rarest of the nearest passages) weighed by the model when suggesting what to ask.
 MAX_TERM_CANDIDATES = 16
 # Nearest passages whose words and names are candidates.
@@ -37,6 +40,50 @@ class Location:
     first: int
     last: int
     highlight: int
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What a reader sees of an answer, in order.
+
+    lead is one excerpt in text order whose first quote starts with the answering sentence (or one short
+    sentence before it); that sentence, lead[0].highlight, is the only one to emphasise. Passages that
+    follow it without a gap and are relevant join it. also holds the other relevant passages, best first,
+    to be shown as secondary.
+    """
+
+    lead: list[Quote]
+    also: list[Quote]
+
+    @property
+    def emphasis(self) -> Highlight | None:
+        """The one sentence to emphasise."""
+        return self.lead[0].highlight if self.lead else None
+
+
+def present(index: Index, answer: Answer, k: int = 3) -> Presentation:
+    """Decide what a reader sees of answer with k passages at most: the best sentence first, then the rest."""
+    if not answer.passages:
+        return Presentation([], [])
+    lead = [lead_quote(index, answer.passages[0])]
+    related = answer.related()[: max(0, k - 1)]
+    joined = set()
+    for quote in sorted(related, key=lambda q: q.start):
+        if touching(lead[-1], quote) and sum(len(q.text) for q in lead) + len(quote.text) <= MAX_EXCERPT:
+            lead.append(quote)
+            joined.add(quote)
+    return Presentation(lead, [quote for quote in related if quote not in joined])
+
+
+def lead_quote(index: Index, quote: Quote) -> Quote:
+    """quote cut to start at its answering sentence, or at the sentence before it when that is short."""
+    location = locate(index, quote)
+    _, rows = _resolve(index, location)
+    first = location.highlight
+    if first > location.first and rows[first - 1][2] - rows[first - 1][1] <= LEAD_CONTEXT:
+        first -= 1
+    cut = quote_at(index, Location(location.document, first, location.last, location.highlight))
+    return Quote(cut.text, cut.start, cut.end, cut.paragraph, quote.score, quote.highlight, quote.source)
 
 
 def locate(index: Index, quote: Quote) -> Location:

@@ -79,6 +79,15 @@ class Answer:
     confidence: float = 0.0
     notes: list[str] = field(default_factory=list)
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # Passages scoring within this of the best are relevant in their own right (scores' scale differs by scorer).
+    related_margin: float = field(default=1.0, compare=False, repr=False)
+
+    def related(self) -> list[Quote]:
+        """The passages after the best that answer nearly as well, best first; none when not answered."""
+        if not self.answered or not self.passages:
+            return []
+        floor = self.passages[0].score - self.related_margin
+        return [quote for quote in self.passages[1:] if quote.score >= floor]
 
     def to_dict(self) -> dict:
         """The JSON contract: question, answered and passages."""

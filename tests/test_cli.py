@@ -132,14 +132,20 @@ def test_chat_answers_each_piped_line_and_its_commands(run, index_copy):
     assert "never asked" not in result.output
 
 
-def test_chat_shows_nearby_passages_merged_in_text_order(run, index_copy, article_text):
-    result = run("chat", "--index", index_copy, input="What did Putin say about relations with the United States?\n")
-    [heading] = [line for line in result.output.splitlines() if line.startswith("[1]")]
-    offsets = [int(n.replace(",", "")) for span in re.findall(r"chars ([\d,]+)–([\d,]+)", heading) for n in span]
-    assert len(offsets) >= 4 and offsets == sorted(offsets)  # two passages or more, in the text's order
+@pytest.mark.parametrize(
+    "question, answer",
+    [("What treaty is about to expire?", "The New Strategic Arms Reduction Treaty"),
+     ("What did Putin say about relations with the United States?", "He remarked, “We acknowledge")],
+)
+def test_chat_leads_with_the_answer_and_bolds_only_it(run, index_copy, article_text, question, answer):
+    result = run("chat", "--index", index_copy, input=question + "\n")
     excerpt = "\n".join(line.removeprefix("  │ ") for line in result.output.splitlines() if line.startswith("  │ "))
-    pieces = excerpt.replace("**", "").split(" … ")
-    assert len(pieces) >= 2 and all(piece in article_text for piece in pieces)
+    assert excerpt.count("**") == 2 and excerpt.index("**" + answer) <= 150
+    assert all(line in article_text for line in excerpt.replace("**", "").split("\n"))
+    heading = next(line for line in result.output.splitlines() if line.startswith("¶"))
+    assert "chars" not in heading and "score" not in heading  # offsets and scores are for -v and --json
+    verbose = run("-v", "chat", "--index", index_copy, input=question + "\n")
+    assert re.search(r"¶ [\d–]+ · chars [\d,]+–[\d,]+ · score", verbose.output)
 
 
 def test_chat_ends_at_end_of_input(run, index_copy):
