@@ -54,7 +54,7 @@ threadpoolctl.threadpool_limits(1, user_api="blas")
 
 FORMAT_VERSION = 2
 # Bump when the chunker splits differently, so that old indexes are reported stale.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 VECTOR_INDEXES = ("auto", "flat", "hnsw")
 # "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
 FLAT_LIMIT = 20_000

@@ -18,6 +18,15 @@ _OPENERS = "\"'“‘([«¿¡"
 _BOUNDARY = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 _WORD = re.compile(r"\w+")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+# A closing paragraph of a page rather than of its text: newsletter, sharing, copyright and "more from" boxes.
+_FOOTER = re.compile(
+    r"subscribe|newsletter|sign up|posts sent to your (e-?mail|inbox)|discover more from|share (this|on)|"
+    r"follow us|all rights reserved|©|copyright|related (posts|articles)|read more|cookies?\b|^tags?:",
+    re.IGNORECASE,
+)
+# Only short paragraphs, and only a few at the end, can be such a footer.
+FOOTER_WORDS = 25
+FOOTER_PARAGRAPHS = 4
 _NEWLINE = re.compile(r"\n")
 
 
@@ -90,7 +99,8 @@ def chunk(text: str, max_words: int) -> tuple[list[Sentence], list[Passage]]:
     """
     sentences: list[Sentence] = []
     passages: list[Passage] = []
-    for number, (p_start, p_end) in enumerate(split_paragraphs(text), start=1):
+    paragraphs = split_paragraphs(text)
+    for number, (p_start, p_end) in enumerate(paragraphs[: len(paragraphs) - footer_paragraphs(text, paragraphs)], 1):
         first = len(sentences)
         sentences.extend(Sentence(s, e, number) for s, e in split_sentences(text, p_start, p_end))
         words = [count_words(text[s.start : s.end]) for s in sentences[first:]]
@@ -106,6 +116,22 @@ def chunk(text: str, max_words: int) -> tuple[list[Sentence], list[Passage]]:
                 )
                 previous_last = last
     return sentences, passages
+
+
+def footer_paragraphs(text: str, paragraphs: list[tuple[int, int]]) -> int:
+    """How many paragraphs at the end of text are a page's footer (a newsletter box, share or copyright lines).
+
+    They stay in the text, so every offset is the file's, but are not searchable: a footer is never an
+    answer. A footer paragraph is short (at most FOOTER_WORDS words) and says what footers say; at most
+    FOOTER_PARAGRAPHS count, and never the whole text.
+    """
+    count = 0
+    for start, end in reversed(paragraphs[1:][-FOOTER_PARAGRAPHS:]):
+        paragraph = text[start:end]
+        if count_words(paragraph) > FOOTER_WORDS or not _FOOTER.search(paragraph):
+            break
+        count += 1
+    return count
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int] | None:
