@@ -91,26 +91,50 @@ def _open(engine: Engine) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
-@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
-def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool) -> None:
-    """Index text, Markdown and HTML files and folders; only new and changed files are embedded again.
+@click.option("--force", is_flag=True, help="Re-embed everything, even what did not change.")
+@click.option("--prune", is_flag=True, help="Drop what is gone; with PATHS, index exactly PATHS and drop the rest.")
+def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: bool) -> None:
+    """Add or update text, Markdown and HTML files and folders; only new and changed files are embedded.
 
-    Without PATHS: the files and folders the index was built from (else the bundled article).
+    PATHS join the files the index already holds. Without PATHS: update what it holds (else index the
+    bundled article). Nothing leaves the index unless asked: --prune, or `citebot forget PATH`.
     """
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
-    if not paths:
-        try:
-            inputs = engine.inputs()
-        except IndexStoreError:
-            inputs = [DEFAULT_ARTICLE]
-        for gone in [p for p in inputs if not p.exists()]:
-            click.echo(f"note: {gone} no longer exists; it leaves the index", err=True)
-        paths = tuple(p for p in inputs if p.exists())
-        if not paths:
-            raise UserError("none of the files the index was built from exists any more: name the files to index")
+    try:
+        held = engine.inputs()
+    except IndexStoreError:  # none yet, or one too old or damaged to say what it holds: start anew
+        held = [] if paths else [DEFAULT_ARTICLE]
+    gone = [p for p in held if not p.exists()]
+    if gone and not prune:
+        names = ", ".join(str(p) for p in gone)
+        raise UserError(f"{names} no longer exist(s): put it back, or drop it with `citebot index --prune`")
+    for path in gone:
+        click.echo(f"note: {path} no longer exists; it leaves the index", err=True)
+    if prune and paths:
+        wanted = list(paths)
+    else:
+        given = {p.resolve() for p in paths}
+        wanted = [p for p in held if p.exists() and p.resolve() not in given] + list(paths)
+    if not wanted:
+        raise UserError("none of the files the index was built from exists any more: name the files to index")
+    _build(engine, settings, lambda progress: engine.build(wanted, force=force, progress=progress))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@index_option
+def forget(path: Path, index_dir: Path | None) -> None:
+    """Drop the file PATH from the index (a file named when indexing, not one found in a folder)."""
+    settings = _settings(index_dir=index_dir)
+    engine = _engine(settings)
+    _build(engine, settings, lambda progress: engine.forget(path))
+
+
+def _build(engine: Engine, settings: Settings, build) -> None:
+    """Run a build with a progress bar in a terminal and say what it did."""
     with _progress_bar(sys.stderr.isatty()) as progress:
-        report = engine.build(list(paths), force=force, progress=progress)
+        report = build(progress)
     what = f"{report.documents} file(s), {report.passages} passages"
     if report.built:
         kept = report.documents - report.embedded

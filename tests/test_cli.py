@@ -80,15 +80,33 @@ def test_a_folder_of_text_markdown_and_html_updates_incrementally(run, tmp_path)
     assert "dawn" in kettle["passages"][0]["text"] and kettle["passages"][0]["source"].endswith("kettle.txt")
 
 
-def test_index_drops_inputs_that_no_longer_exist(run, tmp_path):
+def test_index_drops_inputs_that_no_longer_exist_only_when_asked(run, tmp_path):
     kept, gone = tmp_path / "kept.txt", tmp_path / "gone.txt"
     kept.write_text("The kettle boils at noon.\n", encoding="utf-8")
     gone.write_text("The owl hoots at night.\n", encoding="utf-8")
     run("index", kept, gone, "--index", tmp_path / "ix")
     gone.unlink()
-    result = run("index", "--index", tmp_path / "ix")
+    refused = run("index", "--index", tmp_path / "ix")
+    assert refused.exit_code == 1 and f"{gone} no longer exist" in refused.stderr and "--prune" in refused.stderr
+    assert "owl" in run("ask", "What hoots at night?", "--index", tmp_path / "ix").stdout  # still indexed
+    result = run("index", "--prune", "--index", tmp_path / "ix")
     assert f"note: {gone} no longer exists" in result.stderr
     assert "Indexed 1 file(s)" in result.stdout and "0 embedded, 1 unchanged, 1 removed" in result.stdout
+
+
+def test_indexing_a_file_adds_it_and_forget_removes_it(run, tmp_path):
+    kettle, owl = tmp_path / "kettle.txt", tmp_path / "owl.txt"
+    kettle.write_text("The kettle boils at noon.\n", encoding="utf-8")
+    owl.write_text("The owl hoots at night.\n", encoding="utf-8")
+    run("index", kettle, "--index", tmp_path / "ix")
+    added = run("index", owl, "--index", tmp_path / "ix")
+    assert "Indexed 2 file(s)" in added.stdout and "1 embedded, 1 unchanged, 0 removed" in added.stdout
+    answer = run("ask", "When does the kettle boil?", "--index", tmp_path / "ix")
+    assert "noon" in answer.stdout and "kettle.txt · ¶ 1" in answer.stdout  # two files: each answer names its own
+    forgotten = run("forget", kettle, "--index", tmp_path / "ix")
+    assert "Indexed 1 file(s)" in forgotten.stdout and "1 removed" in forgotten.stdout
+    only = run("index", owl, "--prune", "--index", tmp_path / "ix")
+    assert "up to date (1 file(s)" in only.stdout
 
 
 def test_ask_quotes_the_article_with_the_sentence_marked(run, index_copy):
