@@ -26,6 +26,12 @@ MATCHES = 8
 # Telegram's limit for callback data.
 MAX_CALLBACK_BYTES = 64
 MAX_STORED_QUESTIONS = 100_000
+# Questions are at most 1,000 characters; beyond this many characters in all, the oldest go too.
+MAX_STORED_CHARS = 20_000_000
+# Inline queries are kept apart, numbered from here, so that a flood of them never pushes out the
+# questions that chats' cards need; fewer of them are kept.
+INLINE_IDS = 1 << 40
+MAX_STORED_INLINE = 10_000
 _SIGNATURE_BYTES = 8
 
 
@@ -135,21 +141,30 @@ class QuestionStore:
         # insert to disk keeps a question's answer from waiting on the disk.
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS questions (id INTEGER PRIMARY KEY, text TEXT UNIQUE NOT NULL)")
+        for table in ("questions", "inline_questions"):
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, text TEXT UNIQUE NOT NULL)")
 
-    def remember(self, question: str) -> int:
-        """The number of question, stored now if it is new."""
+    def remember(self, question: str, inline: bool = False) -> int:
+        """The number of question, stored now if it is new; inline queries are kept apart."""
+        table, offset, keep = ("inline_questions", INLINE_IDS, MAX_STORED_INLINE) if inline else (
+            "questions", 0, MAX_STORED_QUESTIONS)
         with self._lock:
-            self._db.execute("INSERT OR IGNORE INTO questions (text) VALUES (?)", (question,))
-            (number,) = self._db.execute("SELECT id FROM questions WHERE text = ?", (question,)).fetchone()
+            self._db.execute(f"INSERT OR IGNORE INTO {table} (text) VALUES (?)", (question,))
+            (number,) = self._db.execute(f"SELECT id FROM {table} WHERE text = ?", (question,)).fetchone()
             if number % 1000 == 0:
-                self._db.execute("DELETE FROM questions WHERE id <= ?", (number - MAX_STORED_QUESTIONS,))
-            return number
+                self._db.execute(f"DELETE FROM {table} WHERE id <= ?", (number - keep,))
+                (chars,) = self._db.execute(f"SELECT coalesce(sum(length(text)), 0) FROM {table}").fetchone()
+                if chars > MAX_STORED_CHARS:  # long questions: keep the newest half
+                    self._db.execute(
+                        f"DELETE FROM {table} WHERE id <= (SELECT (min(id) + max(id)) / 2 FROM {table})"
+                    )
+            return number + offset
 
     def recall(self, number: int) -> str | None:
         """The question stored under number, or None."""
+        table, number = ("inline_questions", number - INLINE_IDS) if number >= INLINE_IDS else ("questions", number)
         with self._lock:
-            row = self._db.execute("SELECT text FROM questions WHERE id = ?", (number,)).fetchone()
+            row = self._db.execute(f"SELECT text FROM {table} WHERE id = ?", (number,)).fetchone()
         return row[0] if row else None
 
     def close(self) -> None:
@@ -188,13 +203,13 @@ class CardMaker:
         matches, also = self._matches(answer)
         if rank >= len(matches):
             raise CardGoneError("That was the last match.")
-        return self._answer_card(answer, matches, also, rank, self.store.remember(answer.question), headed)
+        return self._answer_card(answer, matches, also, rank, self.store.remember(answer.query), headed)
 
     def all_matches(self, question: str) -> list[Card]:
         """A card for each match of question, each headed by it (for inline results)."""
         answer = self.ask(question)
         matches, also = self._matches(answer)
-        question_id = self.store.remember(answer.question)
+        question_id = self.store.remember(answer.query, inline=True)
         return [self._answer_card(answer, matches, also, rank, question_id, True) for rank in range(len(matches))]
 
     def opening(self, document: str, name: str) -> Card:
@@ -242,9 +257,9 @@ class CardMaker:
         location = Location(located[0].document, located[0].first, located[-1].last, located[0].highlight)
         lead = footer = None
         rows: list[list[Button]] = []
-        found = answer.answered or _mentions(answer.question, excerpt)
+        found = answer.answered or _mentions(answer.query, excerpt)
         if not answer.answered and found:
-            lead = f"Where the text mentions “{_short(answer.question, 200)}”:"
+            lead = f"Where the text mentions “{_short(answer.query, 200)}”:"
         elif not found and rank == 0:
             lead = abstention_with_closeness(answer)
             terms = [t for t in self.engine.suggest_terms(answer) if self._shows_more(t, excerpt)]
@@ -252,7 +267,7 @@ class CardMaker:
                 footer = "Words the text does use, close to your question: tap one to see where."
                 presses = [ShowMatch(self.store.remember(term), 0) for term in terms]
                 rows.append([Button(term, self.signer.write(press)) for term, press in zip(terms, presses)])
-        heading = _heading(answer.question, rank, len(matches), _weaker(answer, best)) if headed else None
+        heading = _heading(answer.query, rank, len(matches), _weaker(answer, best)) if headed else None
         more = rank + 1 < len(matches)
         rows = self._place_buttons(location, question_id, rank, more) + rows
         also_lines = tuple(also) if rank == 0 and answer.answered else ()

@@ -10,6 +10,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -265,24 +266,40 @@ def telegram(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.File("w", encoding="utf-8"), help="Write one JSON result a question here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def eval_command(file: Path, out, as_json: bool) -> None:
+@click.option("--compare", is_flag=True, help="Score with and without the reranker, side by side.")
+def eval_command(file: Path, out, as_json: bool, compare: bool) -> None:
     """Score retrieval on a QA file (JSON lines: doc_id, text, questions with q and answers)."""
     settings = _settings()
-    engine = _engine(settings)
 
     def write(result: dict) -> None:
         if out is not None:
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
 
-    report = engine.evaluate(file, write)
+    variants = [("reranked", True), ("first stage", False)] if compare else [("", settings.rerank)]
+    reports = {
+        name: _engine(replace(settings, rerank=rerank)).evaluate(file, write if not compare or rerank else None)
+        for name, rerank in variants
+    }
     if as_json:
-        click.echo(json.dumps(report.__dict__))
+        click.echo(json.dumps({n: r.__dict__ for n, r in reports.items()} if compare else reports[""].__dict__))
         return
+    first = next(iter(reports.values()))
     click.echo(
-        f"{file}: {report.documents} document(s), {report.answerable} answerable and "
-        f"{report.unanswerable} unanswerable question(s)"
+        f"{file}: {first.documents} document(s), {first.answerable} answerable and "
+        f"{first.unanswerable} unanswerable question(s)"
     )
-    rows = [
+    if compare:
+        click.echo(f"  {'':24s} " + " ".join(f"{name:>11s}" for name in reports))
+    for label, value in _eval_rows(first):
+        if compare:
+            cells = [dict(_eval_rows(r))[label] for r in reports.values()]
+            click.echo(f"  {label:24s} " + " ".join(_cell(c) for c in cells))
+        else:
+            click.echo(f"  {label:24s} {value:.3f}" if isinstance(value, float) else f"  {label:24s} {value}")
+
+
+def _eval_rows(report) -> list[tuple[str, object]]:
+    return [
         ("hit@1", report.hit_at_1), ("hit@3", report.hit_at_3), ("hit@5", report.hit_at_5),
         ("MRR@5", report.mrr_at_5), ("highlight hit@1", report.highlight_hit_at_1),
         ("mean passage words", f"{report.mean_passage_words:.1f}"),
@@ -292,8 +309,10 @@ def eval_command(file: Path, out, as_json: bool) -> None:
         ("answer in first 150 ch.", report.answer_leads),
         ("bold sentences/answer", f"{report.emphasised_per_answer:.2f}"),
     ]
-    for label, value in rows:
-        click.echo(f"  {label:24s} {value:.3f}" if isinstance(value, float) else f"  {label:24s} {value}")
+
+
+def _cell(value: object) -> str:
+    return f"{value:11.3f}" if isinstance(value, float) else f"{value!s:>11s}"
 
 
 @contextlib.contextmanager
@@ -323,7 +342,7 @@ def _format(engine: Engine, answer: Answer, settings: Settings, k: int) -> str:
     verbose = click.get_current_context().find_root().obj["verbose"] > 0
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     return format_answer(
-        answer, engine.present(answer, k), settings.min_confidence, _styled(),
+        answer, engine.present(answer, k), answer.threshold, _styled(),
         names_sources(engine.document_count()), verbose, width,
     )
 

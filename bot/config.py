@@ -39,6 +39,7 @@ class Settings:
     vector_index: str = "auto"
     top_k: int = 3
     min_confidence: float = RetrievalSettings.min_confidence
+    rerank: bool = False
     log_level: str = "WARNING"
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)
@@ -64,7 +65,7 @@ class Settings:
 
     def retrieval_settings(self) -> RetrievalSettings:
         """The settings that decide how answers are picked."""
-        return RetrievalSettings(min_confidence=self.min_confidence)
+        return RetrievalSettings(min_confidence=self.min_confidence, rerank=self.rerank)
 
 
 def env_name(spec: Field) -> str:
@@ -95,7 +96,9 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
     name = spec.name
     shown = "(hidden)" if not spec.repr else repr(raw)
     try:
-        if spec.type == "tuple[int, ...]":
+        if spec.type == "bool":
+            value = _boolean(raw)
+        elif spec.type == "tuple[int, ...]":
             value = tuple(int(part) for part in str(raw).replace(";", ",").split(",") if part.strip())
         else:
             value = type(spec.default)(raw)
@@ -119,6 +122,18 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
     if name == "log_level" and str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"{origin}={shown} must be DEBUG, INFO, WARNING or ERROR")
     return value.upper() if name == "log_level" else value
+
+
+def _boolean(raw: object) -> bool:
+    """A switch as people write it: 1/0, on/off, true/false, yes/no."""
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in ("1", "on", "true", "yes"):
+        return True
+    if word in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(word)
 
 
 def check_telegram(settings: Settings) -> None:

@@ -70,13 +70,23 @@ UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 
 async def gate(update: Update, context: CitebotContext) -> None:
-    """Stop updates from chats outside the allow-list (when there is one) before any handler sees them."""
-    allowed = context.services.allowed_chats
+    """Stop updates from chats off the allow-list, and updates over their sender's or chat's budget, before
+    any handler works on them or queues a reply: one person cannot make the bot deaf to the others."""
+    services = context.services
+    allowed = services.allowed_chats
     # Inline queries (and presses on the cards they send) come from a user, not from a chat.
     chat = update.effective_chat or update.effective_user
     if allowed and (chat is None or chat.id not in allowed):
         logger.info("ignored an update from chat %s, which is not on the allow-list", chat.id if chat else None)
         raise ApplicationHandlerStop
+    if not _costs(update, context.bot.username, context.bot.id):
+        return
+    for limiter, key, who in _budgets(update, services):
+        admission = limiter.admit(key)
+        if not admission.allowed:
+            if admission.notify:
+                await _note_limit(update, limiter.per_minute, admission.retry_in, who)
+            raise ApplicationHandlerStop
 
 
 async def start(update: Update, context: CitebotContext) -> None:
@@ -160,8 +170,6 @@ def addressed_question(message: Message, username: str, bot_id: int) -> str | No
 async def answer(message: Message, context: CitebotContext, question: str) -> None:
     """Answer question as a reply to message with a quote card, or point a group to its earlier answer."""
     services = context.services
-    if not await _admitted(message, services):
-        return
     typing = asyncio.create_task(show_typing(message))
     try:
         result = await asyncio.to_thread(services.maker.ask, question)
@@ -192,10 +200,6 @@ async def card_button(update: Update, context: CitebotContext) -> None:
     except ForgedCallbackError as error:
         logger.warning("refused a button press from user %s: %s", query.from_user.id, error)
         await query.answer(say.FORGED_BUTTON, show_alert=True)
-        return
-    admission = services.press_limiter.admit(query.from_user.id)
-    if not admission.allowed:
-        await query.answer(say.too_many_presses(admission.retry_in))
         return
     try:
         card = await asyncio.to_thread(services.maker.press, press)
@@ -260,19 +264,41 @@ def keyboard(card: Card) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def _admitted(message: Message, services: Services) -> bool:
-    """Count the question against its user's limit and, in a group, its chat's; note the first refusal."""
-    user = message.from_user.id if message.from_user else message.chat_id
-    checks = [(services.limiter, user, "You have")]
-    if message.chat.type != "private":
-        checks.append((services.chat_limiter, message.chat_id, "This chat has"))
-    for limiter, key, who in checks:
-        admission = limiter.admit(key)
-        if not admission.allowed:
-            if admission.notify:
-                await reply(message, say.over_the_limit(who, limiter.per_minute, admission.retry_in))
-            return False
-    return True
+def _costs(update: Update, username: str, bot_id: int) -> bool:
+    """Whether the bot would act on update: everything but group chatter and other bots' commands."""
+    if update.callback_query or update.inline_query:
+        return True
+    message = update.message
+    if message is None:
+        return False
+    if message.chat.type == "private":
+        return True
+    if message.text and message.text.startswith("/"):
+        target = message.text.split()[0].partition("@")[2]
+        return not target or target.lower() == username.lower()
+    return bool(message.text) and addressed_question(message, username, bot_id) is not None
+
+
+def _budgets(update: Update, services: Services) -> list[tuple[QuestionLimiter, int, str]]:
+    """The limits an update counts against: its sender's and, in a group, its chat's."""
+    message = update.message
+    # Anonymous admins and channels post as one shared user: their budget is their chat's.
+    sender = message.sender_chat.id if message is not None and message.sender_chat else update.effective_user.id
+    if update.callback_query:
+        return [(services.press_limiter, sender, "You have")]
+    budgets = [(services.limiter, sender, "You have")]
+    if message is not None and message.chat.type != "private":
+        budgets.append((services.chat_limiter, message.chat_id, "This chat has"))
+    return budgets
+
+
+async def _note_limit(update: Update, per_minute: int, retry_in: float, who: str) -> None:
+    """The one note for going over a limit; what follows in the same minute is dropped silently."""
+    if update.callback_query:
+        await update.callback_query.answer(say.too_many_presses(retry_in))
+    elif update.message:
+        asked = "asked" if update.message.text and not update.message.text.startswith("/") else "sent"
+        await reply(update.message, say.over_the_limit(who, per_minute, retry_in, asked))
 
 
 async def register_commands(application: Application) -> None:

@@ -137,11 +137,12 @@ def ask_for_a_question(sample_question: str | None) -> str:
     return plain(f"Please write a question, for example: /ask {sample_question or 'What is the text about?'}")
 
 
-def over_the_limit(who: str, per_minute: int, retry_in: float) -> str:
-    """The one note a user or a chat gets when it goes over its question limit."""
+def over_the_limit(who: str, per_minute: int, retry_in: float, asked: str = "asked") -> str:
+    """The one note a user or a chat gets when it goes over its limit (asked questions, or sent anything else)."""
     wait = max(1, round(retry_in))
+    what = "questions" if asked == "asked" else "messages"
     return plain(
-        f"{who} asked {per_minute} questions in the last minute, the most I answer. Please ask again in {wait} s."
+        f"{who} {asked} {per_minute} {what} in the last minute, the most I answer. Please ask again in {wait} s."
     )
 
 

@@ -13,6 +13,7 @@ from embeddings import excerpts
 from embeddings.encoder import Embedder, Progress, load_embedder
 from embeddings.errors import IndexNotFoundError, IndexStoreError, SourceError, StaleIndexError
 from embeddings.excerpts import Location, Presentation
+from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
 from embeddings.sources import expand_paths, read_document
 from embeddings.store import (
@@ -96,6 +97,11 @@ class Engine:
             settings = self.index_settings
             self._embedder = load_embedder(settings.model, settings.backend, self.cache_dir)
         return self._embedder
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder that reorders candidates, when the settings use one (it loads on first use)."""
+        return load_reranker() if self.retrieval.rerank else None
 
     def build(self, paths: list[Path], force: bool = False, progress: Progress | None = None) -> BuildReport:
         """Index the files at paths (folders stand for the files below them), embedding only what changed.
@@ -274,7 +280,7 @@ class Engine:
         """Up to n terms of the text near answer's passages and close in meaning to its question."""
         return excerpts.suggest_terms(self.open(), self.embedder, answer, n)
 
-    def evaluate(self, path: Path, on_result: Callable[[dict], None] = lambda result: None) -> EvalReport:
+    def evaluate(self, path: Path, on_result: Callable[[dict], None] | None = None) -> EvalReport:
         """Score retrieval on a QA file with this engine's model and settings (see `evaluate.evaluate`).
 
         Raises:
@@ -282,7 +288,8 @@ class Engine:
         """
         from embeddings.evaluate import evaluate  # only eval pays for it
 
-        return evaluate(path, self.embedder, self.index_settings, self.retrieval, on_result)
+        write = on_result or (lambda result: None)
+        return evaluate(path, self.embedder, self.index_settings, self.retrieval, write, self.reranker)
 
     def ask(self, question: str, k: int = 3) -> Answer:
         """Answer question with up to k passages quoted from the index.
@@ -290,4 +297,4 @@ class Engine:
         Raises:
             EmptyQuestionError: the question has nothing to search for.
         """
-        return answer_question(self.open(), self.embedder, question, k, self.retrieval)
+        return answer_question(self.open(), self.embedder, question, k, self.retrieval, self.reranker)

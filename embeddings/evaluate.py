@@ -11,6 +11,7 @@ from pathlib import Path
 from embeddings.encoder import Embedder
 from embeddings.errors import EvalFileError
 from embeddings.excerpts import present
+from embeddings.reranker import Reranker
 from embeddings.retrieval import Answer, RetrievalSettings, answer_question
 from embeddings.store import Document, Index, IndexSettings, build_index, sha256_text
 from embeddings.text import count_words
@@ -75,6 +76,7 @@ def evaluate(
     index_settings: IndexSettings,
     retrieval: RetrievalSettings = RetrievalSettings(),
     on_result: Callable[[dict], None] = lambda result: None,
+    reranker: Reranker | None = None,
 ) -> EvalReport:
     """Index each document of path on its own, ask its questions and score the answers.
 
@@ -92,7 +94,7 @@ def evaluate(
         text = record["text"]
         index = index_record(record, embedder, index_settings)
         for question in record["questions"]:
-            answer = answer_question(index, embedder, question["q"], K, retrieval)
+            answer = answer_question(index, embedder, question["q"], K, retrieval, reranker)
             answers = [normalize(a) for a in question["answers"]]
             rank = hit_rank([p.text for p in answer.passages], answers)
             verbatim_errors += sum(text[p.start : p.end] != p.text for p in answer.passages)

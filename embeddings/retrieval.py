@@ -10,9 +10,13 @@ import numpy as np
 from embeddings.encoder import Embedder
 from embeddings.errors import EmptyQuestionError
 from embeddings.lexical import tokenize
+from embeddings.reranker import Reranker
 from embeddings.store import Index
 
 MAX_QUESTION_CHARS = 1000
+# The reranker reads the sentences of this many of the best candidate passages, at most RERANK_SENTENCES.
+RERANK_PASSAGES = 5
+RERANK_SENTENCES = 12
 # Corpora up to this many passages are scored whole; larger ones first take candidates from each side.
 CANDIDATES = 512
 # Nearest sentences asked of FAISS for a large corpus (HNSW explores at least this many).
@@ -28,10 +32,16 @@ class RetrievalSettings:
         lexical_weight: weight of the z-scored BM25 score in the fused score.
         highlight_lexical_weight: weight of query-term coverage beside cosine when picking the sentence.
         coverage_weight: weight of the answering sentence's query-term coverage in the confidence.
-        min_confidence: below this confidence (best sentence cosine + coverage_weight * coverage of the
-            answering sentence) the question is taken as not answered. Calibrated by bench/calibrate.py
-            with all-MiniLM-L6-v2: at 0.40 none of 610 answerable dev questions abstain, and 92.2% of 603
-            questions asked of an unrelated article do.
+        min_confidence: without the reranker, below this confidence (best sentence cosine +
+            coverage_weight * coverage of the answering sentence) the question is taken as not answered.
+            Calibrated by bench/calibrate.py with all-MiniLM-L6-v2: at 0.40 none of 610 answerable dev
+            questions abstain, and 92.2% of 603 questions asked of an unrelated article do.
+        rerank: reorder the best candidates by the cross-encoder (embeddings/reranker.py) and pick the
+            highlight with it; off, answering is the fused first stage alone (fastest).
+        rerank_fused_weight: weight of the first stage's fused score beside the reranker's logit.
+        min_rerank_confidence: with the reranker, the threshold on its confidence (bench/calibrate.py).
+        related_margin, rerank_related_margin: passages scoring within this of the best are relevant in
+            their own right (fused and reranked scores have different scales).
     """
 
     dense_weight: float = 1.0
@@ -39,6 +49,16 @@ class RetrievalSettings:
     highlight_lexical_weight: float = 1.0
     coverage_weight: float = 0.2
     min_confidence: float = 0.40
+    rerank: bool = False
+    rerank_fused_weight: float = 0.5
+    min_rerank_confidence: float = 0.0
+    related_margin: float = 1.0
+    rerank_related_margin: float = 2.0
+
+    @property
+    def threshold(self) -> float:
+        """The confidence below which a question counts as not answered, for the scorer in use."""
+        return self.min_rerank_confidence if self.rerank else self.min_confidence
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,9 @@ class Answer:
     vector: np.ndarray | None = field(default=None, compare=False, repr=False)
     # Passages scoring within this of the best are relevant in their own right (scores' scale differs by scorer).
     related_margin: float = field(default=1.0, compare=False, repr=False)
+    threshold: float = field(default=0.0, compare=False, repr=False)
+    # The question as searched: control and bidi characters gone, white space folded, cut to 1,000 characters.
+    query: str = field(default="", compare=False, repr=False)
 
     def related(self) -> list[Quote]:
         """The passages after the best that answer nearly as well, best first; none when not answered."""
@@ -115,7 +138,12 @@ def clean_question(question: str) -> tuple[str, list[str]]:
 
 
 def answer_question(
-    index: Index, embedder: Embedder, question: str, k: int = 3, settings: RetrievalSettings = RetrievalSettings()
+    index: Index,
+    embedder: Embedder,
+    question: str,
+    k: int = 3,
+    settings: RetrievalSettings = RetrievalSettings(),
+    reranker: Reranker | None = None,
 ) -> Answer:
     """Quote the k passages of index that best answer question.
 
@@ -125,13 +153,14 @@ def answer_question(
         question: the question as the user typed it.
         k: how many passages to return at most.
         settings: scoring weights and the abstention threshold.
+        reranker: the cross-encoder that reorders the best candidates when settings.rerank is on.
 
     Raises:
         EmptyQuestionError: the question has nothing to search for.
     """
     query, notes = clean_question(question)
     if len(index.passages) == 0:
-        return Answer(question, False, [], notes=notes + ["the index holds no text"])
+        return Answer(question, False, [], notes=notes + ["the index holds no text"], query=query)
     query_vector = embedder.encode([query])[0]
     query_terms = sorted(set(tokenize(query)))
     lexical = index.lexical.scores(query)
@@ -144,25 +173,58 @@ def answer_question(
     dense = np.maximum.reduceat(cosines[inverse], starts) if len(members) else np.zeros(0)
     sentence_cosine = dict(zip(ids.tolist(), cosines.tolist()))
     fused = settings.dense_weight * _zscore(dense) + settings.lexical_weight * _zscore(lexical[pool])
+    reranking = settings.rerank and reranker is not None
+    logits: dict[int, float] = {}
+    scores = fused
+    if reranking:
+        logits = _rerank(index, reranker, query, passages, fused)
+        floor = min(logits.values()) - 1.0
+        best_logit = np.array(
+            [max(logits.get(s, floor) for s in range(first, last + 1)) for *_, first, last in passages]
+        )
+        scores = best_logit + settings.rerank_fused_weight * fused
     term_idf = index.lexical.idf(query_terms)
     picked: list[tuple[int, int, float]] = []  # (first sentence, last sentence, score)
-    for row in np.argsort(-fused, kind="stable"):
+    for row in np.argsort(-scores, kind="stable"):
         *_, first, last = passages[row]
         if any(first <= shown_last and shown_first <= last for shown_first, shown_last, _ in picked):
             continue  # overlaps a better passage: its text is already shown
-        picked.append((int(first), int(last), float(fused[row])))
+        picked.append((int(first), int(last), float(scores[row])))
         if len(picked) == k:
             break
     quoted = [
-        _quote(index, first, last, score, sentence_cosine, query_terms, term_idf, settings)
+        _quote(index, first, last, score, sentence_cosine, logits, query_terms, term_idf, settings)
         for first, last, score in picked
     ]
     quotes = [quote for quote, _ in quoted]
     similarity = float(max(sentence_cosine.values()))
     coverage = quoted[0][1]
-    confidence = float(similarity + settings.coverage_weight * coverage)
-    answered = confidence >= settings.min_confidence
-    return Answer(question, answered, quotes, similarity, coverage, confidence, notes, query_vector)
+    if reranking:
+        top = quotes[0].highlight
+        highlight_row = next(s for s in range(picked[0][0], picked[0][1] + 1) if index.sentences[s][1] == top.start)
+        confidence = logits.get(highlight_row, min(logits.values()))
+        margin = settings.rerank_related_margin
+    else:
+        confidence = float(similarity + settings.coverage_weight * coverage)
+        margin = settings.related_margin
+    answered = confidence >= settings.threshold
+    return Answer(question, answered, quotes, similarity, coverage, float(confidence), notes, query_vector,
+                  margin, settings.threshold, query)
+
+
+def _rerank(index: Index, reranker: Reranker, query: str, passages: np.ndarray, fused: np.ndarray) -> dict[int, float]:
+    """The reranker's logit for each sentence of the best candidates (by the fused score), by sentence row.
+
+    Only the sentences of the RERANK_PASSAGES best passages are read, at most RERANK_SENTENCES of them:
+    the cost grows with every pair scored.
+    """
+    chosen: list[int] = []
+    for row in np.argsort(-fused, kind="stable")[:RERANK_PASSAGES]:
+        *_, first, last = passages[row]
+        chosen += [s for s in range(int(first), int(last) + 1) if s not in chosen]
+    chosen = chosen[:RERANK_SENTENCES]
+    texts = [index.documents[d].text[start:end] for d, start, end, _ in index.sentences[chosen]]
+    return dict(zip(chosen, reranker.score(query, texts).tolist()))
 
 
 def _candidates(index: Index, query_vector: np.ndarray, lexical: np.ndarray) -> np.ndarray:
@@ -201,6 +263,7 @@ def _quote(
     last: int,
     score: float,
     sentence_cosine: dict[int, float],
+    logits: dict[int, float],
     query_terms: list[str],
     term_idf: np.ndarray,
     settings: RetrievalSettings,
@@ -216,7 +279,11 @@ def _quote(
         terms = set(tokenize(document.text[index.sentences[s][1] : index.sentences[s][2]]))
         held = sum(w for t, w in zip(query_terms, term_idf) if t in terms)
         coverage[s] = float(held / total_idf) if total_idf else 0.0
-    best = max(coverage, key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage[s])
+    read = [s for s in coverage if s in logits]
+    if read:  # the reranker read these sentences: it knows best which one answers
+        best = max(read, key=logits.__getitem__)
+    else:
+        best = max(coverage, key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage[s])
     highlight = Highlight(int(index.sentences[best][1]), int(index.sentences[best][2]))
     quote = Quote(
         document.text[start:end], int(start), int(end), int(paragraph), round(score, 4), highlight, document.source

@@ -1,0 +1,92 @@
+"""The answer reranker: a cross-encoder that reads a question with one sentence and scores whether the
+sentence answers it. Trained here on SQuAD v1.1 (CC BY-SA 4.0) by `make reranker`; run with onnxruntime
+and the model's own tokenizer, so answering never imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.errors import ModelNotFoundError
+
+RERANKER_DIR = Path(__file__).resolve().parents[1] / "data" / "reranker"
+MANIFEST = "manifest.json"
+
+
+class Reranker:
+    """The cross-encoder in directory, loaded on first use."""
+
+    def __init__(self, directory: Path = RERANKER_DIR) -> None:
+        self.directory = Path(directory)
+        self._session = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def manifest(self) -> dict:
+        """The model's manifest: its file, checksum, training data and recipe.
+
+        Raises:
+            ModelNotFoundError: the reranker is not there.
+        """
+        path = self.directory / MANIFEST
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ModelNotFoundError(
+                f"the reranker is missing or damaged at {self.directory} ({error}): restore data/reranker "
+                "from the repository, rebuild it with `make reranker`, or set CITEBOT_RERANK=0"
+            ) from error
+
+    def score(self, question: str, sentences: list[str]) -> np.ndarray:
+        """One logit a sentence: how surely it answers question (above 0: more likely than not)."""
+        if not sentences:
+            return np.zeros(0, dtype=np.float32)
+        session, tokenizer = self._load()
+        encodings = tokenizer.encode_batch([(question, sentence) for sentence in sentences])
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        return session.run(None, feeds)[0].reshape(-1).astype(np.float32)
+
+    def _load(self):
+        with self._lock:
+            if self._session is None:
+                import onnxruntime
+                from tokenizers import Tokenizer
+
+                manifest = self.manifest()
+                tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+                tokenizer.enable_truncation(int(manifest["max_length"]), strategy="only_second")
+                tokenizer.enable_padding()
+                options = onnxruntime.SessionOptions()
+                options.log_severity_level = 3
+                try:
+                    session = onnxruntime.InferenceSession(
+                        str(self.directory / manifest["file"]), options, providers=["CPUExecutionProvider"]
+                    )
+                except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
+                    raise ModelNotFoundError(
+                        f"the reranker at {self.directory} cannot be loaded ({error}): restore data/reranker, "
+                        "rebuild it with `make reranker`, or set CITEBOT_RERANK=0"
+                    ) from error
+                self._tokenizer, self._session = tokenizer, session
+            return self._session, self._tokenizer
+
+
+_shared: Reranker | None = None
+_shared_lock = threading.Lock()
+
+
+def load_reranker() -> Reranker:
+    """The process-wide reranker (its weights load on first score)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Reranker()
+        return _shared
