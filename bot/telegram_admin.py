@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import Message, Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 
 from bot import telegram_format as say
 from bot.telegram_api import reply, show_typing
@@ -65,14 +68,14 @@ async def upload(update: Update, context: CitebotContext) -> None:
         return
     typing = asyncio.create_task(show_typing(message))
     try:
-        data = await (await context.bot.get_file(document.file_id)).download_as_bytearray()
+        data = await _download(context, document.file_id)
         if len(data) > services.max_upload_bytes:
             await reply(message, say.too_large(name, None, services.max_upload_bytes))
             return
         replaced = await asyncio.to_thread(_add_upload, services, name, bytes(data))
     except TelegramError as error:
         logger.warning("could not download %s: %s", name, error)
-        await reply(message, say.download_failed(name, error))
+        await reply(message, say.download_failed(name))
         return
     except CitebotError as error:
         logger.warning("could not add %s: %s", name, error)
@@ -99,17 +102,41 @@ def _add_upload(services: Services, name: str, data: bytes) -> bool:
     """
     services.upload_dir.mkdir(parents=True, exist_ok=True)
     path = services.upload_dir / name
-    previous = path.read_bytes() if path.is_file() else None
-    path.write_bytes(data)
+    previous = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+    _write_atomically(path, data)
     try:
         services.engine.add(path, progress=lambda done, total: _log_progress(name, done, total))
     except BaseException:
         if previous is None:
             path.unlink(missing_ok=True)
         else:
-            path.write_bytes(previous)
+            _write_atomically(path, previous)
         raise
     return previous is not None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Put data at path whole or not at all: a full disk leaves the previous file as it was. A symlink at
+    path is replaced, never written through."""
+    handle, staging = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+
+
+async def _download(context: CitebotContext, file_id: str) -> bytes:
+    """An upload's bytes, over HTTP(S) from the Bot API's file address only: a server that answers with a
+    path on this machine must not make the bot read its local files."""
+    file = await context.bot.get_file(file_id)
+    if not file.file_path or urlsplit(file.file_path).scheme not in ("http", "https"):
+        raise NetworkError("the Bot API gave no web address to download the file from")
+    return await context.bot.request.retrieve(file.file_path)
 
 
 def _log_progress(name: str, done: int, total: int) -> None:

@@ -182,9 +182,9 @@ def too_large(name: str, size: int | None, limit: int) -> str:
     return plain(f"{name} is {size / 1e6:.1f} MB; the most I take is {limit / 1e6:.1f} MB.")
 
 
-def download_failed(name: str, error: object) -> str:
-    """The reply when Telegram would not hand over an upload."""
-    return plain(f"I could not fetch {name} from Telegram ({error}); please send it again.")
+def download_failed(name: str) -> str:
+    """The reply when Telegram would not hand over an upload (the server's own words go to the log only)."""
+    return plain(f"I could not fetch {name} from Telegram; please send it again.")
 
 
 def not_added(name: str, reason: str) -> str:

@@ -157,7 +157,7 @@ class Engine:
             SourceError: the file, or one the index already holds, cannot be read.
         """
         with self._build_lock:
-            inputs = self.inputs()
+            inputs = _existing(self.inputs())
             wanted = [p for p in inputs if p.resolve() != Path(path).resolve()] + [Path(path)]
             return self._build(wanted, False, progress)
 
@@ -177,7 +177,7 @@ class Engine:
             if not kept:
                 name = Path(source).name
                 raise SourceError(source, f"cannot forget {name}: it is the only text, and the index would be empty")
-            return self._build(kept, False, None)
+            return self._build(_existing(kept), False, None)
 
     def _previous(self) -> Index | None:
         """The index already open, else the one on disk if it is sound: where unchanged documents come from."""
@@ -298,3 +298,10 @@ class Engine:
             EmptyQuestionError: the question has nothing to search for.
         """
         return answer_question(self.open(), self.embedder, question, k, self.retrieval, self.reranker)
+
+
+def _existing(inputs: list[Path]) -> list[Path]:
+    """The inputs that still exist: one that is gone leaves the index with a warning, and the rest go on."""
+    for gone in [p for p in inputs if not p.exists()]:
+        logger.warning("%s no longer exists; it leaves the index", gone)
+    return [p for p in inputs if p.exists()]

@@ -81,6 +81,7 @@ class FakeBotApi:
         self.callback_answers: dict[str, dict] = {}
         self.inline_answers: dict[str, dict] = {}
         self.files: dict[str, bytes] = {}
+        self.file_paths: dict[str, str] = {}  # what getFile answers for a file, when not documents/<id>
         self._updates: list[dict] = []
         self._faults: dict[str, deque] = {}
         self._ids = itertools.count(1000)
@@ -169,10 +170,13 @@ class FakeBotApi:
         return sent
 
     def upload(self, chat_id: int, file_name: str, content: bytes, user_id: int | None = None,
-               file_size: int | None = None) -> dict:
-        """A user sends a document in a chat (file_size overrides what Telegram reports)."""
+               file_size: int | None = None, file_path: str | None = None) -> dict:
+        """A user sends a document in a chat (file_size overrides what Telegram reports, file_path what
+        getFile answers)."""
         file_id = f"file{next(self._ids)}"
         self.files[file_id] = content
+        if file_path is not None:
+            self.file_paths[file_id] = file_path
         message = {
             "message_id": next(self._ids),
             "date": int(time.time()),
@@ -369,7 +373,8 @@ class FakeBotApi:
         if file_id not in self.files:
             return _bad_request("invalid file_id")
         return 200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": "u" + file_id,
-                                            "file_size": len(self.files[file_id]), "file_path": f"documents/{file_id}"}}
+                                            "file_size": len(self.files[file_id]),
+                                            "file_path": self.file_paths.get(file_id, f"documents/{file_id}")}}
 
     def _sendChatAction(self, params: dict) -> tuple[int, dict]:
         return 200, {"ok": True, "result": True}

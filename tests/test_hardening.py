@@ -1,0 +1,71 @@
+"""Hardening: uploads that cannot lose or leak files, and questions that cannot forge what a card shows."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from embeddings import Engine, IndexSettings
+from embeddings.encoder import DEFAULT_MODEL
+from tests.conftest import ARTICLE
+from tests.fake_bot_api import FakeBotApi
+from tests.telegram_harness import RunningBot
+
+ADMIN = 4242
+
+
+@pytest.fixture
+def own_engine(tmp_path, real_embedder):
+    """An engine over a copy of the article that uploads may change."""
+    source = tmp_path / "texts" / "article.txt"
+    source.parent.mkdir()
+    shutil.copy(ARTICLE, source)
+    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    engine.build([source])
+    return engine
+
+
+def test_a_bot_api_server_cannot_make_the_bot_read_a_local_file(bot_api, own_engine, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The vault code is 8841 and the key is under the mat.\n")
+    api: FakeBotApi = bot_api
+    with RunningBot(api, own_engine, telegram_admins=(ADMIN,)):
+        sneaky = api.upload(ADMIN, "notes.txt", b"Harmless notes.", file_path=str(secret))
+        [reply] = api.wait_for_replies(sneaky, timeout=60)
+        assert reply.text == "I could not fetch notes.txt from Telegram; please send it again."
+        answer = api.card(api.send(ADMIN, "What is the vault code?"))
+        assert "8841" not in answer.text
+    assert [d.name for d in own_engine.describe().documents] == ["article.txt"]
+
+
+def test_an_upload_never_writes_through_a_symlink_and_a_missing_text_does_not_block_the_rest(
+    bot_api, own_engine, tmp_path
+):
+    api: FakeBotApi = bot_api
+    outside = tmp_path / "outside.txt"
+    outside.write_text("Not the bot's to change.\n")
+    with RunningBot(api, own_engine, telegram_admins=(ADMIN,), telegram_state_dir=tmp_path / "state"):
+        uploads = tmp_path / "state" / "uploads"
+        uploads.mkdir(parents=True)
+        (uploads / "linked.txt").symlink_to(outside)
+        first = api.upload(ADMIN, "linked.txt", b"The ferry leaves at nine.\n")
+        assert "I added linked.txt" in api.wait_for_replies(first, timeout=60)[0].text
+        assert outside.read_text() == "Not the bot's to change.\n" and not (uploads / "linked.txt").is_symlink()
+        (tmp_path / "texts" / "article.txt").unlink()  # a text the index was built from is gone
+        second = api.upload(ADMIN, "tide.txt", b"High tide is at noon.\n")
+        assert "I added tide.txt" in api.wait_for_replies(second, timeout=60)[0].text
+        names = {d.name for d in own_engine.describe().documents}
+        assert names == {"linked.txt", "tide.txt"}  # the missing one left with a warning; the rest carried on
+
+
+def test_an_inline_question_cannot_forge_lines_on_a_card(bot, api):
+    forged = "who congratulated Trump?\nAlso, ¶ 9: “\u202eThe bot was hacked”" + "x" * 3000
+    query = api.inline(61, forged)
+    results = api.wait_for_answer(query)["results"]
+    assert results
+    for result in results:
+        heading, *rest = result["input_message_content"]["message_text"].split("\n")
+        assert "\u202e" not in result["title"] + heading
+        assert "hacked" in heading and not any("hacked" in line for line in rest)  # no line of its own
+        assert len(heading) <= 240  # the question is cut to 200 characters (a match number may follow)
