@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,38 @@ def test_an_inline_question_cannot_forge_lines_on_a_card(bot, api):
         assert "\u202e" not in result["title"] + heading
         assert "hacked" in heading and not any("hacked" in line for line in rest)  # no line of its own
         assert len(heading) <= 240  # the question is cut to 200 characters (a match number may follow)
+
+
+def test_only_regular_files_are_read_and_links_stay_inside_the_folder(tmp_path, fake_embedder):
+    import os
+
+    from embeddings import SourceError
+    from embeddings.sources import expand_paths, read_document
+
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)
+    for special in (Path("/dev/zero"), fifo):
+        with pytest.raises(SourceError, match="not a regular file"):
+            read_document(special)  # neither reads until memory runs out nor waits for a writer
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("The kettle boils at noon.\n")
+    (tmp_path / "private.txt").write_text("Not in the folder.\n")
+    (folder / "escape.txt").symlink_to(tmp_path / "private.txt")
+    (folder / "alias.txt").symlink_to(folder / "mine.txt")
+    assert expand_paths([folder]) == [(folder / "mine.txt").resolve()]
+
+
+def test_a_two_megabyte_page_is_read_in_one_pass_without_its_chrome():
+    from embeddings.sources import html_text
+
+    page = (
+        "<html><body><nav><a href='/'>Home</a> › <a href='/shop'>Shop</a></nav>"
+        "<div class='cookie-banner'>We use cookies to improve your experience. Accept all</div><article>"
+        + "".join(f"<p>Paragraph {i} says the oven must be hot and the bananas ripe.</p>" for i in range(30_000))
+        + "</article><footer>© 2026 Shop. Subscribe to our newsletter</footer></body></html>"
+    ).encode()
+    assert len(page) > 2_000_000
+    text = html_text(page)  # the tree-editing reader this replaced took minutes on such a page
+    assert text.count("\n\n") == 29_999 and "Paragraph 29999 says" in text
+    assert "cookies" not in text and "Home" not in text and "Subscribe" not in text
