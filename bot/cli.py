@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import json
 import logging
+import secrets
 import shutil
 import sys
 import threading
@@ -253,7 +254,9 @@ def telegram(
         telegram_webhook_secret=secret_token,
     )
     check_telegram(settings)
-    telegram_api.protect_logs(settings.telegram_bot_token)
+    if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
+        settings = replace(settings, telegram_webhook_secret=secrets.token_urlsafe(32))
+    telegram_api.protect_logs(settings.telegram_bot_token, settings.telegram_webhook_secret)
     engine = _engine(settings)
     _open(engine)
     username = telegram_api.verify_token(settings)

@@ -4,12 +4,16 @@ replies, and keeping the token out of every log line."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sys
+import threading
+import traceback
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter
+from telegram.ext import AIORateLimiter, Application
 from telegram.request import HTTPXRequest
 
 from bot.config import TELEGRAM_API, Settings
@@ -18,6 +22,13 @@ from embeddings import ConfigError
 logger = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# python-telegram-bot's long-polling task, which ends for good when the token is refused.
+POLLING_TASK = "Updater:start_polling:polling_task"
+TOKEN_WATCH_SECONDS = 1.0
+TOKEN_REVOKED = (
+    "the Bot API no longer accepts TELEGRAM_BOT_TOKEN (was it revoked in @BotFather?): "
+    "put the new token in .env and start citebot telegram again"
+)
 
 
 class RetryingRateLimiter(AIORateLimiter):
@@ -53,32 +64,51 @@ class RetryingRateLimiter(AIORateLimiter):
 
 
 class TokenRedactor(logging.Filter):
-    """Replaces the bot token in log records (messages and tracebacks) with a placeholder."""
+    """Replaces the bot token (and the webhook secret) in log records, messages and tracebacks alike."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *secrets: str) -> None:
         super().__init__()
         self.token = token
+        self._hidden = [(token, "<token>")] + [(secret, "<secret>") for secret in secrets]
+        self._hidden = [(text, mark) for text, mark in self._hidden if text]
+
+    def scrub(self, text: str) -> str:
+        """text without the token and the secrets."""
+        for hidden, mark in self._hidden:
+            text = text.replace(hidden, mark)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite record so that it no longer holds the token."""
-        if not self.token:
+        """Rewrite record so that it no longer holds the token or a secret."""
+        if not self._hidden:
             return True
         message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<token>"), None
+        if self.scrub(message) != message:
+            record.msg, record.args = self.scrub(message), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.token in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.token, "<token>")
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
         return True
 
 
-def protect_logs(token: str) -> None:
-    """Keep the token out of every log line: httpx logs request URLs (token included) at INFO."""
+def protect_logs(token: str, *secrets: str) -> None:
+    """Keep the token and secrets out of everything the process prints: every log handler, warnings,
+    and the tracebacks of exceptions that nothing caught (in the main thread or any other).
+
+    httpx logs request URLs (token included) at INFO, so it is kept at WARNING as well.
+    """
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    redactor = TokenRedactor(token)
+    redactor = TokenRedactor(token, *secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
+    logging.captureWarnings(True)  # warnings become log records, which the handlers' filter scrubs
+
+    def print_scrubbed(kind, value, tb) -> None:
+        sys.stderr.write(redactor.scrub("".join(traceback.format_exception(kind, value, tb))))
+
+    sys.excepthook = print_scrubbed
+    threading.excepthook = lambda args: print_scrubbed(args.exc_type, args.exc_value, args.exc_traceback)
 
 
 def api_base_url(settings: Settings) -> str:
@@ -143,3 +173,21 @@ def _request_bot(settings: Settings) -> Bot:
 
 def _shown_url(settings: Settings) -> str:
     return "the official server" if settings.telegram_api_base_url == TELEGRAM_API else api_base_url(settings)
+
+
+async def watch_token(application: Application) -> None:
+    """Stop the bot when Telegram stops taking its token (revoked while running): polling gives up on
+    its own then, and a process that stays up without it is deaf."""
+    polling = None
+    while True:
+        await asyncio.sleep(TOKEN_WATCH_SECONDS)
+        if polling is None:  # all_tasks() lists running tasks only: hold on to it while it runs
+            polling = next((t for t in asyncio.all_tasks() if t.get_name() == POLLING_TASK), None)
+        elif polling.done():
+            if not polling.cancelled() and isinstance(polling.exception(), InvalidToken):
+                # Stop the updater here, where its refusal can be taken, so the shutdown that follows is clean.
+                with contextlib.suppress(InvalidToken):
+                    await application.updater.stop()
+                application.bot_data["token refused"] = True
+                application.stop_running()
+            return

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import secrets
 import sqlite3
 import threading
@@ -19,7 +18,6 @@ from telegram import (
     InlineQueryResultArticle,
     InputTextMessageContent,
     Message,
-    MessageEntity,
     Update,
 )
 from telegram.constants import ParseMode
@@ -27,7 +25,6 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -45,14 +42,17 @@ from bot.recent import RecentAnswers
 from bot.telegram_admin import forget, sources, upload
 from bot.telegram_api import (  # noqa: F401  (TokenRedactor: its old import path)
     NO_PREVIEW,
+    TOKEN_REVOKED,
     RetryingRateLimiter,
     TokenRedactor,
     api_base_url,
     file_base_url,
     reply,
     show_typing,
+    watch_token,
 )
 from bot.telegram_context import CitebotContext, Services
+from bot.telegram_gate import addressed_question, gate
 from embeddings import ConfigError, EmptyQuestionError, Engine
 
 logger = logging.getLogger(__name__)
@@ -67,26 +67,6 @@ COMMANDS = [
 # Button presses a user may make in any minute (a press that asks again costs as much as a question).
 PRESSES_PER_MINUTE = 30
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
-
-
-async def gate(update: Update, context: CitebotContext) -> None:
-    """Stop updates from chats off the allow-list, and updates over their sender's or chat's budget, before
-    any handler works on them or queues a reply: one person cannot make the bot deaf to the others."""
-    services = context.services
-    allowed = services.allowed_chats
-    # Inline queries (and presses on the cards they send) come from a user, not from a chat.
-    chat = update.effective_chat or update.effective_user
-    if allowed and (chat is None or chat.id not in allowed):
-        logger.info("ignored an update from chat %s, which is not on the allow-list", chat.id if chat else None)
-        raise ApplicationHandlerStop
-    if not _costs(update, context.bot.username, context.bot.id):
-        return
-    for limiter, key, who in _budgets(update, services):
-        admission = limiter.admit(key)
-        if not admission.allowed:
-            if admission.notify:
-                await _note_limit(update, limiter.per_minute, admission.retry_in, who)
-            raise ApplicationHandlerStop
 
 
 async def start(update: Update, context: CitebotContext) -> None:
@@ -145,26 +125,6 @@ async def log_error(update: object, context: CitebotContext) -> None:
             await reply(message, say.plain(say.OUR_FAILURE))
         except TelegramError:
             logger.warning("could not tell chat %s about the failure", chat.id if chat else None)
-
-
-def addressed_question(message: Message, username: str, bot_id: int) -> str | None:
-    """The question in a group message meant for the bot (a mention or a reply to it), else None."""
-    text = message.text or ""
-    mentions = [
-        entity
-        for entity in message.entities
-        if (entity.type == MessageEntity.MENTION and message.parse_entity(entity)[1:].lower() == username.lower())
-        or (entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id)
-    ]
-    if mentions:
-        for entity in mentions:
-            text = re.sub(re.escape(message.parse_entity(entity)) + r"[,:;]?", " ", text)
-        return " ".join(text.split())
-    replied = message.reply_to_message
-    to_bot = replied is not None and replied.from_user is not None and replied.from_user.id == bot_id
-    # In a forum topic every message "replies" to the topic's first message; that is not a reply.
-    topic_root = replied is not None and message.is_topic_message and replied.message_id == message.message_thread_id
-    return text if to_bot and not topic_root else None
 
 
 async def answer(message: Message, context: CitebotContext, question: str) -> None:
@@ -264,43 +224,6 @@ def keyboard(card: Card) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _costs(update: Update, username: str, bot_id: int) -> bool:
-    """Whether the bot would act on update: everything but group chatter and other bots' commands."""
-    if update.callback_query or update.inline_query:
-        return True
-    message = update.message
-    if message is None:
-        return False
-    if message.chat.type == "private":
-        return True
-    if message.text and message.text.startswith("/"):
-        target = message.text.split()[0].partition("@")[2]
-        return not target or target.lower() == username.lower()
-    return bool(message.text) and addressed_question(message, username, bot_id) is not None
-
-
-def _budgets(update: Update, services: Services) -> list[tuple[QuestionLimiter, int, str]]:
-    """The limits an update counts against: its sender's and, in a group, its chat's."""
-    message = update.message
-    # Anonymous admins and channels post as one shared user: their budget is their chat's.
-    sender = message.sender_chat.id if message is not None and message.sender_chat else update.effective_user.id
-    if update.callback_query:
-        return [(services.press_limiter, sender, "You have")]
-    budgets = [(services.limiter, sender, "You have")]
-    if message is not None and message.chat.type != "private":
-        budgets.append((services.chat_limiter, message.chat_id, "This chat has"))
-    return budgets
-
-
-async def _note_limit(update: Update, per_minute: int, retry_in: float, who: str) -> None:
-    """The one note for going over a limit; what follows in the same minute is dropped silently."""
-    if update.callback_query:
-        await update.callback_query.answer(say.too_many_presses(retry_in))
-    elif update.message:
-        asked = "asked" if update.message.text and not update.message.text.startswith("/") else "sent"
-        await reply(update.message, say.over_the_limit(who, per_minute, retry_in, asked))
-
-
 async def register_commands(application: Application) -> None:
     """Register the commands for private and group chats; a server that refuses them changes nothing."""
     for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
@@ -311,10 +234,11 @@ async def register_commands(application: Application) -> None:
 
 
 async def on_start(application: Application) -> None:
-    """Register commands and load the model before the first question arrives."""
+    """Register commands, load the model before the first question arrives, and watch the token."""
     await register_commands(application)
     services = application.bot_data["citebot"]
     await asyncio.to_thread(services.engine.warm_up)
+    application.bot_data["token watch"] = asyncio.create_task(watch_token(application))
     logger.info("answering as @%s", application.bot.username)
 
 
@@ -389,6 +313,8 @@ def run(application: Application, settings: Settings) -> None:
             allowed_updates=UPDATES,
             **signals,
         )
+    if application.bot_data.get("token refused"):  # watch_token stopped the bot
+        raise ConfigError(TOKEN_REVOKED)
 
 
 def _application(settings: Settings, retry_backoff: float) -> Application:

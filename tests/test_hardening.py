@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +15,7 @@ import pytest
 from embeddings import Engine, IndexSettings
 from embeddings.encoder import DEFAULT_MODEL
 from tests.conftest import ARTICLE
-from tests.fake_bot_api import FakeBotApi
+from tests.fake_bot_api import TOKEN, FakeBotApi
 from tests.telegram_harness import RunningBot
 
 ADMIN = 4242
@@ -73,8 +78,6 @@ def test_an_inline_question_cannot_forge_lines_on_a_card(bot, api):
 
 
 def test_only_regular_files_are_read_and_links_stay_inside_the_folder(tmp_path, fake_embedder):
-    import os
-
     from embeddings import SourceError
     from embeddings.sources import expand_paths, read_document
 
@@ -105,3 +108,51 @@ def test_a_two_megabyte_page_is_read_in_one_pass_without_its_chrome():
     text = html_text(page)  # the tree-editing reader this replaced took minutes on such a page
     assert text.count("\n\n") == 29_999 and "Paragraph 29999 says" in text
     assert "cookies" not in text and "Home" not in text and "Subscribe" not in text
+
+
+def citebot_telegram(server: FakeBotApi, tmp_path, index_dir, *args: str) -> subprocess.Popen:
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "CITEBOT_INDEX_DIR": str(index_dir),
+        "CITEBOT_TELEGRAM_POLL_TIMEOUT": "1",
+        "CITEBOT_TELEGRAM_STATE_DIR": str(tmp_path / "state"),
+    }
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "citebot"), "-vv", "telegram", *args],
+        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def test_a_token_revoked_while_running_stops_the_bot_with_one_line(tmp_path, article_index_dir):
+    server = FakeBotApi().start()
+    process = citebot_telegram(server, tmp_path, article_index_dir)
+    try:
+        server.wait_for_replies(server.send(150, "Who did Putin congratulate?"), timeout=120)
+        server.fail("getUpdates", 401, times=10_000)  # as Telegram answers once the token is revoked
+        _, errors = process.communicate(timeout=60)  # it exits by itself instead of staying up deaf
+    finally:
+        process.kill()
+        server.stop()
+    assert process.returncode == 1
+    assert errors.splitlines()[-1].startswith("error: the Bot API no longer accepts TELEGRAM_BOT_TOKEN")
+    assert TOKEN not in errors and TOKEN.split(":")[1] not in errors
+
+
+def test_the_webhook_secret_is_never_logged(tmp_path, article_index_dir):
+    server = FakeBotApi().start()
+    secret = "webhook-secret-0123456789abcdefXYZ"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = citebot_telegram(server, tmp_path, article_index_dir, "--webhook", "https://bot.example/hook",
+                               "--port", str(port), "--secret-token", secret)
+    try:
+        assert server.wait_until(lambda: server.webhook is not None, 120)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+        server.stop()
+    assert "setWebhook" in errors  # -vv logs the call that carries the secret ...
+    assert secret not in errors and TOKEN not in errors  # ... without the secret or the token
