@@ -103,24 +103,19 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: b
     """
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
-    try:
-        held = engine.inputs()
-    except IndexStoreError:  # none yet, or one too old or damaged to say what it holds: start anew
-        held = [] if paths else [DEFAULT_ARTICLE]
-    gone = [p for p in held if not p.exists()]
-    if gone and not prune:
-        names = ", ".join(str(p) for p in gone)
-        raise UserError(f"{names} no longer exist(s): put it back, or drop it with `citebot index --prune`")
-    for path in gone:
-        click.echo(f"note: {path} no longer exists; it leaves the index", err=True)
-    if prune and paths:
-        wanted = list(paths)
-    else:
-        given = {p.resolve() for p in paths}
-        wanted = [p for p in held if p.exists() and p.resolve() not in given] + list(paths)
-    if not wanted:
-        raise UserError("none of the files the index was built from exists any more: name the files to index")
-    _build(engine, settings, lambda progress: engine.build(wanted, force=force, progress=progress))
+    if not paths:
+        try:
+            engine.inputs()
+        except IndexStoreError:
+            paths = (DEFAULT_ARTICLE,)
+
+    def build(progress: Progress | None):
+        report, gone = engine.update(list(paths), prune=prune, force=force, progress=progress)
+        for path in gone:
+            click.echo(f"note: {path} no longer exists; it leaves the index", err=True)
+        return report
+
+    _build(engine, settings, build)
 
 
 @cli.command()

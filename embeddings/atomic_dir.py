@@ -13,9 +13,10 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
-from embeddings.errors import NotAnIndexError
+from embeddings.errors import IndexWriteError, NotAnIndexError
 
 logger = logging.getLogger(__name__)
 
@@ -107,10 +108,21 @@ def remove_abandoned_staging(directory: Path) -> None:
 
 
 def swap_into_place(staging: Path, directory: Path) -> None:
-    """Move staging to directory; an existing directory ends up at staging."""
+    """Move staging to directory; an existing directory ends up at staging, once no one is reading it."""
     if not directory.exists():
         os.rename(staging, directory)
-    elif not _exchange(staging, directory):
+        _fsync_dir(directory.parent)
+        return
+    current = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(current, fcntl.LOCK_EX)  # readers hold it shared while they read
+        _replace(staging, directory)
+    finally:
+        os.close(current)
+
+
+def _replace(staging: Path, directory: Path) -> None:
+    if not _exchange(staging, directory):
         # No atomic exchange on this system: two renames, with a short window without an index.
         aside = staging.with_name(staging.name + "-old")
         os.rename(directory, aside)
@@ -139,3 +151,51 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def writers_turn(directory: Path) -> Iterator[None]:
+    """Wait for this process's turn to rewrite directory: writers take turns across processes, so none
+    builds on what another is about to replace (flock on the parent folder: no lock file is left behind,
+    and indexes that share a folder take turns too)."""
+    parent = Path(directory).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(parent, os.O_RDONLY)
+    except OSError as error:
+        raise IndexWriteError(f"cannot write an index in {parent}: {error.strerror or error}") from error
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def reading(directory: Path) -> Iterator[None]:
+    """Read directory whole: a swap waits until the reading is done (readers wait only for a swap).
+
+    The lock is on the directory itself; one that was swapped away between opening and locking it is let
+    go and the new one taken.
+    """
+    for _ in range(100):
+        try:
+            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:  # nothing there (or not a directory): the reader says so itself
+            yield
+            return
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        try:
+            now = os.stat(directory)
+        except OSError:
+            now = None
+        held = os.fstat(descriptor)
+        if now is not None and (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino):
+            break
+        os.close(descriptor)
+    else:
+        raise IndexWriteError(f"{directory} keeps being replaced; try again")
+    try:
+        yield
+    finally:
+        os.close(descriptor)

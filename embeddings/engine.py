@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from embeddings import excerpts
+from embeddings.atomic_dir import writers_turn
 from embeddings.encoder import Embedder, Progress, load_embedder
 from embeddings.errors import IndexNotFoundError, IndexStoreError, SourceError, StaleIndexError
 from embeddings.excerpts import Location, Presentation
@@ -116,8 +118,46 @@ class Engine:
             NotAnIndexError: the index directory holds something other than an index, or overlaps an input.
             SourceError: a file is missing, binary, not UTF-8 or too large.
         """
-        with self._build_lock:
+        with self._writing():
             return self._build(paths, force, progress)
+
+    def update(
+        self, paths: list[Path], prune: bool = False, force: bool = False, progress: Progress | None = None
+    ) -> tuple[BuildReport, list[Path]]:
+        """Add paths to the files the index holds (or take in their new versions) and bring it up to date.
+
+        Nothing leaves the index unless asked: with prune, held files that are gone are dropped, and given
+        paths, the index holds exactly those. Without paths and without an index: the default_paths.
+
+        Returns:
+            What was built, and the held files that were gone (dropped, as prune asked).
+
+        Raises:
+            SourceError: a held file is gone and prune was not asked for; or a file cannot be read.
+        """
+        with self._writing():
+            try:
+                held = self.inputs()
+            except IndexStoreError:  # none yet, or too old or damaged to say what it holds: start anew
+                held = []
+            gone = [p for p in held if not p.exists()]
+            if gone and not prune:
+                names = ", ".join(str(p) for p in gone)
+                raise SourceError(gone[0], f"{names} no longer exist(s): put it back, or drop it with --prune")
+            if prune and paths:
+                wanted = list(paths)
+            else:
+                given = {p.resolve() for p in paths}
+                wanted = [p for p in held if p.exists() and p.resolve() not in given] + list(paths)
+            if not wanted:
+                raise SourceError("", "none of the files the index was built from exists any more: name the files")
+            return self._build(wanted, force, progress), gone
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time: the threads of this process, and other processes on the same index."""
+        with self._build_lock, writers_turn(self.index_dir):
+            yield
 
     def _build(self, paths: list[Path], force: bool, progress: Progress | None) -> BuildReport:
         inputs = tuple(str(Path(path).resolve()) for path in paths)
@@ -156,7 +196,7 @@ class Engine:
         Raises:
             SourceError: the file, or one the index already holds, cannot be read.
         """
-        with self._build_lock:
+        with self._writing():
             inputs = _existing(self.inputs())
             wanted = [p for p in inputs if p.resolve() != Path(path).resolve()] + [Path(path)]
             return self._build(wanted, False, progress)
@@ -167,7 +207,7 @@ class Engine:
         Raises:
             SourceError: the document was not given as a file, or it is the only one.
         """
-        with self._build_lock:
+        with self._writing():
             inputs = self.inputs()
             kept = [p for p in inputs if p.resolve() != Path(source).resolve()]
             if len(kept) == len(inputs):

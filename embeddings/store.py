@@ -29,6 +29,7 @@ from embeddings.atomic_dir import (  # noqa: F401  (check_replaceable: its old i
     MANIFEST,
     check_replaceable,
     hold,
+    reading,
     remove_abandoned_staging,
     swap_into_place,
 )
@@ -267,6 +268,11 @@ def load_index(directory: Path) -> Index:
         CorruptIndexError: a file is missing, truncated or altered.
     """
     directory = Path(directory)
+    with reading(directory):  # never half of one build and half of the next
+        return _load(directory)
+
+
+def _load(directory: Path) -> Index:
     manifest = read_manifest(directory)
     for name, expected in manifest["files"].items():
         _verify(directory, name, expected)
