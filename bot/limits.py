@@ -28,6 +28,7 @@ class QuestionLimiter:
         self._clock = clock
         self._asked: dict[int, deque[float]] = {}
         self._told: dict[int, float] = {}
+        self._admitted = 0
 
     def admit(self, user_id: int) -> Admission:
         """Count a question of user_id if the limit allows it."""
@@ -35,12 +36,13 @@ class QuestionLimiter:
         asked = self._asked.setdefault(user_id, deque())
         while asked and asked[0] <= now - 60:
             asked.popleft()
+        self._admitted += 1
+        if self._admitted % 1000 == 0:  # users gone quiet for a minute are forgotten
+            self._forget_idle(now)
         if len(asked) < self.per_minute:
             asked.append(now)
             self._told.pop(user_id, None)
             return Admission(True)
-        if len(self._asked) > 10_000:
-            self._forget_idle(now)
         retry_in = asked[0] + 60 - now
         told = self._told.get(user_id)
         if told is not None and told > now - 60:
@@ -50,5 +52,6 @@ class QuestionLimiter:
 
     def _forget_idle(self, now: float) -> None:
         for user_id in [u for u, asked in self._asked.items() if not asked or asked[-1] <= now - 60]:
-            del self._asked[user_id]
-            self._told.pop(user_id, None)
+            if self._told.get(user_id, now - 60) <= now - 60:
+                del self._asked[user_id]
+                self._told.pop(user_id, None)

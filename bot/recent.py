@@ -18,6 +18,8 @@ from embeddings import Answer
 SAME_MEANING = 0.85
 # Answers remembered per group; older ones are forgotten first.
 PER_PLACE = 50
+# Every this many answers, expired ones are dropped everywhere, not only where a group asks again.
+SWEEP_EVERY = 1000
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class RecentAnswers:
         self.same_meaning = same_meaning
         self._clock = clock
         self._places: dict[tuple[int, int | None], deque[_Asked]] = {}
+        self._added = 0
 
     def find(self, place: tuple[int, int | None], answer: Answer) -> Earlier | None:
         """The latest answer in place to the same question as answer's, if it is recent enough."""
@@ -63,9 +66,11 @@ class RecentAnswers:
         """Remember that message_id answered answer's question in place."""
         asked = self._recent(place)
         asked.append(_Asked(_words(answer.question), answer.vector, Earlier(message_id, self._clock())))
-        if len(self._places) > 10_000:
-            for key in [key for key, items in self._places.items() if not items]:
-                del self._places[key]
+        self._added += 1
+        if self._added % SWEEP_EVERY == 0:  # answers of groups that went quiet expire too
+            for key in list(self._places):
+                if not self._recent(key):
+                    del self._places[key]
 
     def now(self) -> float:
         """The clock the answers' times are read from."""

@@ -72,7 +72,9 @@ async def upload(update: Update, context: CitebotContext) -> None:
         if len(data) > services.max_upload_bytes:
             await reply(message, say.too_large(name, None, services.max_upload_bytes))
             return
-        replaced = await asyncio.to_thread(_add_upload, services, name, bytes(data))
+        # Uploads are indexed one at a time on a thread of their own, never on the threads answering questions.
+        loop = asyncio.get_running_loop()
+        replaced = await loop.run_in_executor(services.uploads, _add_upload, services, name, bytes(data))
     except TelegramError as error:
         logger.warning("could not download %s: %s", name, error)
         await reply(message, say.download_failed(name))
@@ -146,6 +148,11 @@ def _log_progress(name: str, done: int, total: int) -> None:
 
 
 def safe_file_name(name: str | None) -> str:
-    """An uploaded file's name made safe to save: no folders, only letters, digits, dot, dash and underscore."""
-    stem = re.sub(r"[^\w.-]", "_", Path(name or "").name).lstrip(".")[-100:]
-    return stem or "upload.txt"
+    """An uploaded file's name made safe to save: no folders, only letters, digits, dot, dash and underscore,
+    at most 100 bytes before its kind's suffix (which is kept, so that '..html' is still read as HTML)."""
+    path = Path(Path(name or "").name)
+    suffix = next((s for s in SUFFIXES if path.name.lower().endswith(s)), ".txt")
+    stem = path.name[: len(path.name) - len(suffix)] if path.name.lower().endswith(suffix) else path.name
+    stem = re.sub(r"[^\w.-]", "_", stem).strip("._")
+    stem = stem.encode("utf-8")[:100].decode("utf-8", "ignore")  # file systems take 255 bytes, not characters
+    return (stem or "upload") + suffix

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -29,6 +30,9 @@ class Services:
     upload_dir: Path
     max_upload_bytes: int
     inline_cache_time: int
+    uploads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="citebot-upload")
+    )
 
     def refresh(self) -> None:
         """Take in a changed index: what it holds."""

@@ -79,7 +79,7 @@ def card_html(
 
 def start_text(info: CorpusInfo) -> str:
     """The welcome: what the bot knows, how it answers, a question to try."""
-    names = ", ".join(f"<b>{html.escape(d.name, quote=False)}</b>" for d in info.documents)
+    names = ", ".join(_fit_list([f"<b>{plain(d.name)}</b>" for d in info.documents], 1500))
     lines = [
         f"Hello! I answer questions about {names} by quoting the text word for word, "
         "and I say so when it does not hold the answer.",
@@ -110,23 +110,43 @@ def help_text(username: str) -> str:
 
 def about_text(info: CorpusInfo) -> str:
     """The source texts and the index the answers come from."""
-    lines = ["I answer only from:"]
-    for d in info.documents:
-        lines.append(
-            f"• <b>{html.escape(d.name, quote=False)}</b>: {d.paragraphs:,} paragraph(s), {d.chars:,} characters"
-        )
+    if len(info.documents) == 1:
+        [d] = info.documents
+        lines = [f"I answer from <b>{plain(d.name)}</b>, {_paragraphs(d.paragraphs)}."]
+    else:
+        lines = [f"I answer from {len(info.documents)} texts:"]
+        lines += _fit_list([f"• <b>{plain(d.name)}</b>, {_paragraphs(d.paragraphs)}" for d in info.documents], 3000)
     lines.append(
-        f"\nIts {info.passages:,} passages are searched by meaning (the sentence-transformers model "
-        f"<code>{html.escape(Path(info.model).name, quote=False)}</code>, with a FAISS index) and by words (BM25)."
+        "\nI quote them word for word and never add words of my own. I look for the passages that mean what you "
+        f"ask, not only those that share its words (the model <code>{plain(Path(info.model).name)}</code>), "
+        "and I say so when the text does not hold the answer."
     )
     return "\n".join(lines)
+
+
+def _paragraphs(count: int) -> str:
+    return f"{count:,} paragraph" + ("" if count == 1 else "s")
+
+
+def _fit_list(items: list[str], budget: int) -> list[str]:
+    """As many items as fit in budget characters, then "… and N more": a message holds 4,096 at most."""
+    shown, used = [], 0
+    for item in items:
+        if used + len(item) > budget:
+            return shown + [f"… and {len(items) - len(shown):,} more"]
+        shown.append(item)
+        used += len(item) + 2
+    return shown
 
 
 def sources_text(info: CorpusInfo, admin: bool) -> str:
     """The texts the bot answers from, numbered; admins are told how to add and remove them."""
     lines = [f"I answer from {len(info.documents)} text(s):"]
-    for number, d in enumerate(info.documents, start=1):
-        lines.append(f"{number}. <b>{plain(d.name)}</b>: {d.paragraphs:,} paragraph(s), {d.chars:,} characters")
+    lines += _fit_list(
+        [f"{n}. <b>{plain(d.name)}</b>: {d.paragraphs:,} paragraph(s), {d.chars:,} characters"
+         for n, d in enumerate(info.documents, start=1)],
+        3200,
+    )
     if admin:
         lines.append("\nSend me a .txt, .md or .html file to add it; /forget N removes text N.")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import click
 
@@ -31,7 +32,7 @@ def format_answer(
     if not shown.lead:
         return "\n".join(lines)
     lines.append(_heading(shown.lead, show_source, verbose, styled))
-    runs = emphasis_runs(shown.lead)
+    runs = [(_printable(text, styled), bold) for text, bold in emphasis_runs(shown.lead)]
     for paragraph in _split_lines(runs):
         for row in _wrap(paragraph, (width - len(GUTTER)) if width else None):
             lines.append(GUTTER + "".join(_emphasised(text, styled) if bold else text for text, bold in row))
@@ -39,7 +40,7 @@ def format_answer(
         where = place_line([quote]) if verbose else f"¶ {quote.paragraph}"
         if show_source:
             where = f"{source_name([quote])} · {where}"
-        lines.append(_dim(f"  also {where}: ", styled) + sentence(quote))
+        lines.append(_dim(f"  also {where}: ", styled) + _printable(sentence(quote), styled))
     return "\n".join(lines)
 
 
@@ -86,6 +87,14 @@ def _wrap(runs: list[tuple[str, bool]], width: int | None) -> list[list[tuple[st
             rows[-1].append((word, bold))
         used += len(word)
     return rows
+
+
+def _printable(text: str, terminal: bool) -> str:
+    """text without control characters (but line breaks and tabs) when it goes to a terminal: a document's
+    escape sequences must not move the cursor, recolour or retitle the user's terminal."""
+    if not terminal:
+        return text
+    return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
 
 
 def _emphasised(text: str, styled: bool) -> str:

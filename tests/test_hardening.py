@@ -156,3 +156,49 @@ def test_the_webhook_secret_is_never_logged(tmp_path, article_index_dir):
         server.stop()
     assert "setWebhook" in errors  # -vv logs the call that carries the secret ...
     assert secret not in errors and TOKEN not in errors  # ... without the secret or the token
+
+
+def test_upload_names_keep_their_kind_and_fit_the_file_system():
+    from bot.telegram_admin import safe_file_name
+
+    assert safe_file_name("..html") == "upload.html"  # still read as HTML, scripts left out
+    long = safe_file_name("日本語のファイル名" * 12 + ".md")
+    assert long.endswith(".md") and len(long.encode()) <= 103
+    assert safe_file_name("../../etc/passwd.txt") == "passwd.txt"
+
+
+def test_lists_of_many_texts_fit_one_message():
+    from bot.telegram_format import MESSAGE_LIMIT, about_text, shown_length, sources_text, start_text
+    from embeddings import CorpusInfo, DocumentInfo
+
+    documents = [DocumentInfo(f"a rather long file name number {n:03d}.md", 900, 4, "It opens.", f"/t/{n}", "0" * 64)
+                 for n in range(300)]
+    info = CorpusInfo(documents, 1200, "all-MiniLM-L6-v2", "What does the text say about rivers?")
+    for text in (start_text(info), about_text(info), sources_text(info, admin=True)):
+        assert shown_length(text) <= MESSAGE_LIMIT and "… and " in text
+
+
+def test_a_documents_escape_sequences_never_reach_the_terminal():
+    from bot.terminal import format_answer
+    from embeddings import Answer, Highlight, Presentation, Quote
+
+    text = "Plain start. The answer \x1b]0;owned\x07is \x1b[2J42. End."
+    quote = Quote(text, 0, len(text), 1, 1.0, Highlight(13, len(text) - 5), "a.txt")
+    answer = Answer("q", True, [quote])
+    shown = format_answer(answer, Presentation([quote], []), 0.0, styled=True, show_source=False)
+    assert "\x1b]0;" not in shown and "\x1b[2J" not in shown and "\x07" not in shown and "42" in shown
+
+
+def test_answers_of_quiet_groups_expire_everywhere():
+    import numpy as np
+
+    from bot.recent import SWEEP_EVERY, RecentAnswers
+    from embeddings import Answer
+
+    now = [0.0]
+    recent = RecentAnswers(window=600, clock=lambda: now[0])
+    for group in range(SWEEP_EVERY - 1):
+        recent.add((-group, None), Answer(f"question {group}", True, [], vector=np.ones(4)), group)
+    now[0] = 601.0
+    recent.add((1, None), Answer("a new one", True, [], vector=np.ones(4)), 1)
+    assert len(recent._places) == 1  # only the live group is remembered
