@@ -132,6 +132,8 @@ def _build(engine: Engine, settings: Settings, build) -> None:
     """Run a build with a progress bar in a terminal and say what it did."""
     with _progress_bar(sys.stderr.isatty()) as progress:
         report = build(progress)
+    for reason in report.skipped:
+        click.echo(f"warning: left out {reason}", err=True)
     what = f"{report.documents} file(s), {report.passages} passages"
     if report.built:
         kept = report.documents - report.embedded

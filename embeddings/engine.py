@@ -19,6 +19,7 @@ from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
 from embeddings.sources import expand_paths, read_document
 from embeddings.store import (
+    Document,
     Index,
     IndexSettings,
     build_index,
@@ -47,6 +48,7 @@ class BuildReport:
     reasons: list[str]
     embedded: int = 0
     removed: int = 0
+    skipped: tuple[str, ...] = ()  # files found in folders that could not be read, each with why
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ class Engine:
     def _build(self, paths: list[Path], force: bool, progress: Progress | None) -> BuildReport:
         inputs = tuple(str(Path(path).resolve()) for path in paths)
         check_replaceable(self.index_dir, inputs)  # before any work: refused builds cost nothing
-        documents = [read_document(path) for path in expand_paths(paths)]
+        documents, skipped = self._read(paths)
         if not any(d.text.strip() for d in documents):
             more = f" and {len(documents) - 1} more" if len(documents) > 1 else ""
             raise SourceError(documents[0].source, f"{documents[0].source}{more}: nothing to index, only white space")
@@ -177,7 +179,8 @@ class Engine:
         if not reasons and not force:
             # A build killed after putting its index in place leaves the old one aside: clear it now too.
             remove_abandoned_staging(self.index_dir)
-            return BuildReport(False, manifest["counts"]["documents"], manifest["counts"]["passages"], [])
+            counts = manifest["counts"]
+            return BuildReport(False, counts["documents"], counts["passages"], [], skipped=skipped)
         previous = None if force else self._previous()
         held = {(d.source, d.sha256) for d in previous.documents} if previous else set()
         index = build_index(documents, self.embedder, self.index_settings, progress, previous)
@@ -188,7 +191,24 @@ class Engine:
         embedded = sum((d.source, d.sha256) not in held for d in documents)
         removed = len({source for source, _ in held} - sources.keys())
         why = reasons or ["rebuild asked for"]
-        return BuildReport(True, len(documents), len(index.passages), why, embedded, removed)
+        return BuildReport(True, len(documents), len(index.passages), why, embedded, removed, skipped)
+
+    def _read(self, paths: list[Path]) -> tuple[list[Document], tuple[str, ...]]:
+        """The documents at paths. A file named itself must be readable; one found in a folder that is not
+        is left out with the reason, so that one bad file never blocks the others."""
+        named = {Path(p).resolve() for p in paths if not Path(p).is_dir()}
+        documents, skipped = [], []
+        for path in expand_paths(paths):
+            try:
+                documents.append(read_document(path))
+            except SourceError as error:
+                if path in named:
+                    raise
+                logger.warning("left out: %s", error)
+                skipped.append(str(error))
+        if not documents:
+            raise SourceError(paths[0], f"{paths[0]}: nothing could be read ({'; '.join(skipped)})")
+        return documents, tuple(skipped)
 
     def add(self, path: Path, progress: Progress | None = None) -> BuildReport:
         """Add a file to the files the index is built from (or take in its new version) and update the index.

@@ -15,6 +15,10 @@ TEXT_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# charset-normalizer's measure of mess in a decoding (0: none); above this a guess is not trusted.
+MAX_CHAOS = 0.1
+MIN_GUESS_BYTES = 32
+_WIDE = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"]
 logger = logging.getLogger(__name__)
 # Elements that never hold the document's own text.
 _HIDDEN = ["script", "style", "noscript", "template", "head", "nav", "footer", "aside", "form", "svg", "button"]
@@ -59,12 +63,28 @@ def read_document(path: Path) -> Document:
     digest = hashlib.sha256(data).hexdigest()
     if path.suffix.lower() in HTML_SUFFIXES:
         return Document(str(path), digest, html_text(data))
+    return Document(str(path), digest, decode(data, path))
+
+
+def decode(data: bytes, path: Path) -> str:
+    """A text file's text: UTF-8 (a byte-order mark dropped), else the encoding charset-normalizer finds
+    when it is sure of it (quotes are then exact in the decoded text, which is what the index holds).
+
+    Raises:
+        SourceError: neither; the message is a plain sentence.
+    """
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        byte = f"byte {error.start} is {data[error.start]:#04x}"
-        raise SourceError(path, f"{path}: is not UTF-8 ({byte}); convert it first") from error
-    return Document(str(path), digest, text)
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # only files that are not UTF-8 pay for it
+
+    # UTF-16 and UTF-32 without a byte-order mark fit almost any bytes; and a few bytes prove nothing.
+    best = from_bytes(data, cp_exclusion=_WIDE).best() if len(data) >= MIN_GUESS_BYTES else None
+    if best is None or best.chaos > MAX_CHAOS:
+        raise SourceError(path, f"{path}: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8")
+    logger.info("%s read as %s", path, best.encoding)
+    return str(best)
 
 
 def _read_regular_file(path: Path) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from embeddings.text import chunk, split_paragraphs
 
 from .conftest import ARTICLE
@@ -39,3 +41,22 @@ def test_footer_lines_of_a_page_are_dropped_only_at_its_end_and_only_when_short(
     assert "We subscribe to the view" in searchable(long_end)
     # A text that is nothing but such lines is still searched.
     assert "Subscribe" in searchable("Subscribe to our newsletter.")
+
+
+def test_a_text_that_is_not_utf8_is_read_when_its_encoding_is_sure_and_skipped_in_a_folder_when_not(
+    tmp_path, fake_embedder
+):
+    from embeddings import Engine, IndexSettings, SourceError
+    from embeddings.sources import read_document
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "menu.txt").write_bytes("Le café est fermé le dimanche, mais la crêperie reste ouverte.\n".encode("cp1252"))
+    (folder / "noise.txt").write_bytes(bytes(range(128, 256)) * 4)
+    (folder / "plain.txt").write_text("The kettle boils at noon.\n", encoding="utf-8")
+    assert "café est fermé" in read_document(folder / "menu.txt").text
+    with pytest.raises(SourceError) as refused:
+        read_document(folder / "noise.txt")
+    assert refused.value.for_user() == "noise.txt: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8"
+    report = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder).build([folder])
+    assert report.documents == 2 and len(report.skipped) == 1 and "noise.txt" in report.skipped[0]
