@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.render import abstention_with_closeness, names_sources, place_line
+from bot.render import abstention_with_closeness, names_sources, source_name
 from bot.telegram_format import card_html
 from embeddings import Answer, Engine, Location, Quote
 
@@ -206,10 +206,16 @@ class CardMaker:
         return self._answer_card(answer, matches, also, rank, self.store.remember(answer.query), headed)
 
     def all_matches(self, question: str) -> list[Card]:
-        """A card for each match of question, each headed by it (for inline results)."""
+        """A card for each match of question, each headed by it (for inline results).
+
+        When the text does not hold the answer there is one card, which says so: nothing is offered for
+        sharing as if it answered.
+        """
         answer = self.ask(question)
         matches, also = self._matches(answer)
         question_id = self.store.remember(answer.query, inline=True)
+        if matches and not (answer.answered or _mentions(answer.query, matches[0])):
+            matches = matches[:1]
         return [self._answer_card(answer, matches, also, rank, question_id, True) for rank in range(len(matches))]
 
     def opening(self, document: str, name: str) -> Card:
@@ -273,7 +279,7 @@ class CardMaker:
         also_lines = tuple(also) if rank == 0 and answer.answered else ()
         html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source, also=also_lines)
         title = _sentence(best) if found else f"Not in the text. Nearest: {_sentence(best)}"
-        return Card(html, rows, _short(title), place_line(excerpt))
+        return Card(html, rows, _short(title), self._where(excerpt))
 
     def _shows_more(self, term: str, excerpt: list[Quote]) -> bool:
         """Whether tapping a suggested term would show a passage other than the excerpt already shown."""
@@ -287,7 +293,13 @@ class CardMaker:
             raise CardGoneError("That text is no longer indexed; please ask again.") from error
         rows = self._place_buttons(location, question_id, rank, more=question_id > 0)
         html = card_html([quote], heading, show_source=self.show_source)
-        return Card(html, rows, _short(_sentence(quote)), place_line([quote]))
+        return Card(html, rows, _short(_sentence(quote)), self._where([quote]))
+
+    def _where(self, excerpt: list[Quote]) -> str:
+        """Where an excerpt stands, in words: "Paragraph 4 of article.txt"."""
+        first, last = excerpt[0].paragraph, excerpt[-1].paragraph
+        where = f"Paragraph {first}" if first == last else f"Paragraphs {first}–{last}"
+        return where + (f" of {source_name(excerpt)}" if self.show_source else "")
 
     def _place_buttons(self, location: Location, question_id: int, rank: int, more: bool) -> list[list[Button]]:
         """◀ wider / wider ▶ on one row, whole paragraph / next match on the next, each only when it shows more."""

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
-from bot.render import names_sources
+from bot.render import names_sources, small_talk, small_talk_reply
 from bot.terminal import format_answer
 from embeddings import Answer, CitebotError, EmptyQuestionError, Engine, IndexNotFoundError, IndexStoreError, Progress
 
@@ -155,6 +155,10 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
     _open(engine)
     questions = (line.strip() for line in sys.stdin if line.strip()) if question == "-" else [question]
     for number, text in enumerate(questions):
+        kind = None if as_json else small_talk(text)  # machines get the engine's answer, whatever was asked
+        if kind is not None:
+            click.echo(small_talk_reply(kind, None))
+            continue
         answer = engine.ask(text, settings.top_k)
         for note in answer.notes:
             click.echo(f"note: {note}", err=True)
@@ -218,6 +222,10 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             continue
         if line.startswith(":"):
             click.echo(f"unknown command {line}; :help lists the commands")
+            continue
+        kind = small_talk(line)
+        if kind is not None:
+            click.echo(small_talk_reply(kind, None))
             continue
         try:
             answer = engine.ask(line, k)

@@ -3,6 +3,7 @@ sentence and when to name the source. The terminal and Telegram only dress these
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from embeddings import Answer, Quote, touching
@@ -81,3 +82,36 @@ def abstention_with_closeness(answer: Answer) -> str:
     """The abstention sentence in words, for a chat."""
     closeness = "barely" if answer.confidence < BARELY_RELATED else "only loosely"
     return f"{NOT_ANSWERED}. The nearest passage is {closeness} related:"
+
+
+_GREETING = re.compile(
+    r"(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day))( there| all| everyone| bot)?",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(
+    r"(many )?(thanks?|thank you|thx|ty|cheers)( a lot| so much| very much| again)?( bot)?", re.IGNORECASE
+)
+
+
+def small_talk(text: str) -> str | None:
+    """What a message is when it is not a question to search for: "greeting", "thanks" or "not English"
+    (the bundled model reads English only); None for a question."""
+    words = " ".join(re.sub(r"[^\w\s']", " ", text).split())
+    if _GREETING.fullmatch(words):
+        return "greeting"
+    if _THANKS.fullmatch(words):
+        return "thanks"
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 3 and sum(c.isascii() for c in letters) < 0.5 * len(letters):
+        return "not English"
+    return None
+
+
+def small_talk_reply(kind: str, sample_question: str | None) -> str:
+    """The one short line for small talk."""
+    if kind == "greeting":
+        example = f", for example: {sample_question}" if sample_question else "."
+        return "Hello! Ask me a question about the text" + example
+    if kind == "thanks":
+        return "You're welcome!"
+    return "I can only read questions in English (the language of the model I search with). Please ask in English."

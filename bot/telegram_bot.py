@@ -39,6 +39,7 @@ from bot.cards import CallbackSigner, Card, CardGoneError, CardMaker, ForgedCall
 from bot.config import Settings
 from bot.limits import QuestionLimiter
 from bot.recent import RecentAnswers
+from bot.render import small_talk, small_talk_reply
 from bot.telegram_admin import forget, sources, upload
 from bot.telegram_api import (  # noqa: F401  (TokenRedactor: its old import path)
     NO_PREVIEW,
@@ -130,6 +131,11 @@ async def log_error(update: object, context: CitebotContext) -> None:
 async def answer(message: Message, context: CitebotContext, question: str) -> None:
     """Answer question as a reply to message with a quote card, or point a group to its earlier answer."""
     services = context.services
+    kind = small_talk(question)
+    if kind is not None:
+        if kind != "thanks" or message.chat.type == "private":  # a group needs no "you're welcome"
+            await reply(message, say.plain(small_talk_reply(kind, services.info.sample_question)))
+        return
     typing = asyncio.create_task(show_typing(message))
     try:
         result = await asyncio.to_thread(services.maker.ask, question)

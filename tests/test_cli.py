@@ -283,3 +283,13 @@ def test_files_over_the_size_limit_are_refused(run, tmp_path, monkeypatch):
     big.write_text("word " * 50, encoding="utf-8")
     result = run("index", big, "--index", tmp_path / "ix")
     assert result.exit_code == 1 and "250 bytes is over the limit of 100" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "said, reply",
+    [("thanks!", "You're welcome!"), ("Hello there", "Hello! Ask me a question"),
+     ("Кто поздравил Трампа?", "I can only read questions in English")],
+)
+def test_small_talk_gets_one_short_line_instead_of_a_search(run, index_copy, said, reply):
+    result = run("chat", "--index", index_copy, input=said + "\n")
+    assert reply in result.output and "¶" not in result.output

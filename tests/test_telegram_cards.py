@@ -170,12 +170,15 @@ def test_inline_mode_offers_cards_that_work_in_any_chat(bot, api, article_text):
     assert int(answer["cache_time"]) == 60
     results = answer["results"]
     assert 2 <= len(results) <= 8 and CONGRATULATE in results[0]["title"]
-    assert re.fullmatch(r"¶ \d+ · chars .+", results[0]["description"])
+    assert re.fullmatch(r"Paragraphs? \d+(–\d+)?", results[0]["description"])  # in words, not offsets
     card = api.choose(results[0])
     assert card.text.startswith("“Who congratulated Trump?”") and CONGRATULATE in card.text
     before = card.text
     press(api, card, "wider ▶", user_id=601)
     assert card.edits == 1 and card.text != before and card.inline_message_id
+
+    off_topic = api.wait_for_answer(api.inline(601, "How do I bake sourdough bread?"))["results"]
+    assert len(off_topic) == 1 and off_topic[0]["title"].startswith("Not in the text.")  # nothing to share as if
 
     opening = api.wait_for_answer(api.inline(601, ""))["results"]
     assert [r["title"] for r in opening] == ["article.txt"]
@@ -238,3 +241,14 @@ def test_uploads_are_refused_politely_and_the_index_is_kept(bot_api, own_engine)
     # Only the binary file was fetched (and later.txt tried 4 times): the others were refused first.
     assert api.calls.count("getFile") == 1 + 4
     assert [d.name for d in own_engine.describe().documents] == ["article.txt"]
+
+
+def test_thanks_and_greetings_get_a_short_line_and_a_group_is_not_thanked_back(bot, api):
+    [hello] = api.wait_for_replies(api.send(611, "hi!"))
+    assert hello.text.startswith("Hello! Ask me a question about the text")
+    [welcome] = api.wait_for_replies(api.send(611, "thanks!"))
+    assert welcome.text == "You're welcome!"
+    thanked = api.send(-612, f"@{NAME} thanks!", chat_type="supergroup", user_id=613)
+    sentinel = api.send(-612, f"@{NAME} Who congratulated Trump?", chat_type="supergroup", user_id=613)
+    api.wait_for_replies(sentinel)
+    assert api.replies_to(thanked) == []  # in a group, thanks need no answer
