@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
 
-.PHONY: install chat index telegram test eval calibrate bench bench-peer-env bench-telegram soak fuzz clean
+.PHONY: install chat index telegram test eval reranker calibrate bench bench-peer-env bench-telegram soak fuzz clean
 
 install: $(VENV)/.installed
 
@@ -31,8 +31,14 @@ test: install
 	$(BIN)/python -m pytest
 
 eval: install
-	$(BIN)/citebot eval bench/data/article_dev.jsonl
-	$(BIN)/citebot eval bench/data/squad_dev_20x30.jsonl
+	$(BIN)/citebot eval --compare bench/data/article_dev.jsonl
+	$(BIN)/citebot eval --compare bench/data/squad_dev_20x30.jsonl
+	$(BIN)/citebot eval --compare bench/data/chat_dev.jsonl
+
+# Train the answer reranker (an hour or more on 2 cores) from ../shared/train, export it to int8 ONNX in
+# data/reranker/ with its manifest; then `make calibrate` and `make eval` say how it does.
+reranker: install
+	PYTHONPATH=. $(BIN)/python bench/train_reranker.py
 
 calibrate: install
 	PYTHONPATH=. $(BIN)/python bench/calibrate.py

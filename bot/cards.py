@@ -26,6 +26,8 @@ MATCHES = 8
 # Telegram's limit for callback data.
 MAX_CALLBACK_BYTES = 64
 MAX_STORED_QUESTIONS = 100_000
+# The scope of cards shared through inline mode, whose presses come with no chat.
+INLINE = "inline"
 # Questions are at most 1,000 characters; beyond this many characters in all, the oldest go too.
 MAX_STORED_CHARS = 20_000_000
 # Inline queries are kept apart, numbered from here, so that a flood of them never pushes out the
@@ -84,8 +86,8 @@ class CallbackSigner:
     def __init__(self, token: str) -> None:
         self._key = hashlib.sha256(b"citebot card buttons\0" + token.encode()).digest()
 
-    def write(self, press: ShowPlace | ShowMatch) -> str:
-        """The callback data of a button."""
+    def write(self, press: ShowPlace | ShowMatch, scope: str) -> str:
+        """The callback data of a button on a card in scope (a chat's id, or "inline" for shared cards)."""
         if isinstance(press, ShowPlace):
             where = press.location
             fields = ["p", where.document[:8], *map(_b36, (where.first, where.last, where.highlight))]
@@ -93,19 +95,19 @@ class CallbackSigner:
         else:
             fields = ["m", _b36(press.question_id), _b36(press.rank)]
         payload = ":".join(fields)
-        data = f"{payload}~{self._signature(payload)}"
+        data = f"{payload}~{self._signature(payload, scope)}"
         if len(data.encode()) > MAX_CALLBACK_BYTES:
             raise ValueError(f"callback data of {len(data)} bytes is over Telegram's {MAX_CALLBACK_BYTES}")
         return data
 
-    def read(self, data: str) -> ShowPlace | ShowMatch:
-        """What a button's data asks for.
+    def read(self, data: str, scope: str) -> ShowPlace | ShowMatch:
+        """What a button's data, pressed in scope, asks for.
 
         Raises:
-            ForgedCallbackError: the data was not written by this signer, or is malformed.
+            ForgedCallbackError: the data was not written by this signer for scope, or is malformed.
         """
         payload, _, signature = (data or "").rpartition("~")
-        if not payload or not hmac.compare_digest(signature, self._signature(payload)):
+        if not payload or not hmac.compare_digest(signature, self._signature(payload, scope)):
             raise ForgedCallbackError("the button's data is not signed by this bot")
         kind, *fields = payload.split(":")
         try:
@@ -118,8 +120,9 @@ class CallbackSigner:
             pass
         raise ForgedCallbackError("the button's data is malformed")
 
-    def _signature(self, payload: str) -> str:
-        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+    def _signature(self, payload: str, scope: str) -> str:
+        # The scope is signed but not sent: a button copied into another chat does not verify there.
+        digest = hmac.new(self._key, f"{scope}\0{payload}".encode(), hashlib.sha256).digest()[:_SIGNATURE_BYTES]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
@@ -193,7 +196,7 @@ class CardMaker:
         """
         return self.engine.ask(question, MATCHES)
 
-    def card(self, answer: Answer, rank: int = 0, headed: bool = False) -> Card:
+    def card(self, answer: Answer, scope: str, rank: int = 0, headed: bool = False) -> Card:
         """The card of the rank-th match of answer; headed puts the question above the quote, for cards that
         do not reply to it.
 
@@ -203,7 +206,7 @@ class CardMaker:
         matches, also = self._matches(answer)
         if rank >= len(matches):
             raise CardGoneError("That was the last match.")
-        return self._answer_card(answer, matches, also, rank, self.store.remember(answer.query), headed)
+        return self._answer_card(answer, matches, also, rank, self.store.remember(answer.query), headed, scope)
 
     def all_matches(self, question: str) -> list[Card]:
         """A card for each match of question, each headed by it (for inline results).
@@ -216,15 +219,17 @@ class CardMaker:
         question_id = self.store.remember(answer.query, inline=True)
         if matches and not (answer.answered or _mentions(answer.query, matches[0])):
             matches = matches[:1]
-        return [self._answer_card(answer, matches, also, rank, question_id, True) for rank in range(len(matches))]
+        return [
+            self._answer_card(answer, matches, also, rank, question_id, True, INLINE) for rank in range(len(matches))
+        ]
 
     def opening(self, document: str, name: str) -> Card:
         """A card of the first sentence of the document whose sha256 is document, headed by its name."""
         start = Location(document, 0, 0, 0)
-        card = self._place_card(start, 0, 0, heading=name)
+        card = self._place_card(start, 0, 0, name, INLINE)
         return Card(card.html, card.buttons, name, _short(_sentence(self.engine.quote_at(start)), 200))
 
-    def press(self, press: ShowPlace | ShowMatch) -> Card:
+    def press(self, press: ShowPlace | ShowMatch, scope: str) -> Card:
         """The card a button asks for.
 
         Raises:
@@ -234,11 +239,11 @@ class CardMaker:
         if press.question_id and question is None:
             raise CardGoneError("I no longer have that question; please ask it again.")
         if isinstance(press, ShowMatch):
-            return self.card(self.ask(question), press.rank, headed=True)
+            return self.card(self.ask(question), scope, press.rank, headed=True)
         heading = None
         if question:
             heading = f"“{_short(question, 200)}”" + (f" · match {press.rank + 1}" if press.rank else "")
-        return self._place_card(press.location, press.question_id, press.rank, heading)
+        return self._place_card(press.location, press.question_id, press.rank, heading, scope)
 
     def _matches(self, answer: Answer) -> tuple[list[list[Quote]], list[Quote]]:
         """The excerpts a card can show, best first, and the passages the first card lists as "also".
@@ -255,7 +260,7 @@ class CardMaker:
 
     def _answer_card(
         self, answer: Answer, matches: list[list[Quote]], also: list[Quote], rank: int, question_id: int,
-        headed: bool,
+        headed: bool, scope: str,
     ) -> Card:
         excerpt = matches[rank]
         best = excerpt[0]
@@ -272,10 +277,10 @@ class CardMaker:
             if terms:
                 footer = "Words the text does use, close to your question: tap one to see where."
                 presses = [ShowMatch(self.store.remember(term), 0) for term in terms]
-                rows.append([Button(term, self.signer.write(press)) for term, press in zip(terms, presses)])
+                rows.append([Button(term, self.signer.write(press, scope)) for term, press in zip(terms, presses)])
         heading = _heading(answer.query, rank, len(matches), _weaker(answer, best)) if headed else None
         more = rank + 1 < len(matches)
-        rows = self._place_buttons(location, question_id, rank, more) + rows
+        rows = self._place_buttons(location, question_id, rank, more, scope) + rows
         also_lines = tuple(also) if rank == 0 and answer.answered else ()
         html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source, also=also_lines)
         title = _sentence(best) if found else f"Not in the text. Nearest: {_sentence(best)}"
@@ -286,12 +291,14 @@ class CardMaker:
         found = self.engine.ask(term, 1).passages
         return bool(found) and not any(q.source == found[0].source and _overlap(q, found[0]) for q in excerpt)
 
-    def _place_card(self, location: Location, question_id: int, rank: int, heading: str | None) -> Card:
+    def _place_card(
+        self, location: Location, question_id: int, rank: int, heading: str | None, scope: str
+    ) -> Card:
         try:
             quote = self.engine.quote_at(location)
         except LookupError as error:
             raise CardGoneError("That text is no longer indexed; please ask again.") from error
-        rows = self._place_buttons(location, question_id, rank, more=question_id > 0)
+        rows = self._place_buttons(location, question_id, rank, question_id > 0, scope)
         html = card_html([quote], heading, show_source=self.show_source)
         return Card(html, rows, _short(_sentence(quote)), self._where([quote]))
 
@@ -301,9 +308,15 @@ class CardMaker:
         where = f"Paragraph {first}" if first == last else f"Paragraphs {first}–{last}"
         return where + (f" of {source_name(excerpt)}" if self.show_source else "")
 
-    def _place_buttons(self, location: Location, question_id: int, rank: int, more: bool) -> list[list[Button]]:
+    def _place_buttons(
+        self, location: Location, question_id: int, rank: int, more: bool, scope: str
+    ) -> list[list[Button]]:
         """◀ wider / wider ▶ on one row, whole paragraph / next match on the next, each only when it shows more."""
-        engine, write = self.engine, self.signer.write
+        engine = self.engine
+
+        def write(press: ShowPlace | ShowMatch) -> str:
+            return self.signer.write(press, scope)
+
         wider = []
         if location.first > 0:
             wider.append(Button("◀ wider", write(ShowPlace(engine.widen(location, before=1), question_id, rank))))

@@ -35,7 +35,7 @@ from telegram.ext import (
 )
 
 from bot import telegram_format as say
-from bot.cards import CallbackSigner, Card, CardGoneError, CardMaker, ForgedCallbackError, QuestionStore
+from bot.cards import INLINE, CallbackSigner, Card, CardGoneError, CardMaker, ForgedCallbackError, QuestionStore
 from bot.config import Settings
 from bot.limits import QuestionLimiter
 from bot.recent import RecentAnswers
@@ -151,7 +151,7 @@ async def answer(message: Message, context: CitebotContext, question: str) -> No
         minutes = round((services.recent.now() - earlier.at) / 60)
         await reply(message, say.courtesy_text(message.chat_id, earlier.message_id, minutes))
         return
-    card = await asyncio.to_thread(services.maker.card, result)
+    card = await asyncio.to_thread(services.maker.card, result, str(message.chat_id))
     sent = await reply(message, card.html, keyboard(card))
     if group:
         services.recent.add(place, result, sent.message_id)
@@ -162,13 +162,14 @@ async def card_button(update: Update, context: CitebotContext) -> None:
     query = update.callback_query
     services = context.services
     try:
-        press = services.maker.signer.read(query.data)
+        scope = str(query.message.chat.id) if query.message else INLINE
+        press = services.maker.signer.read(query.data, scope)
     except ForgedCallbackError as error:
         logger.warning("refused a button press from user %s: %s", query.from_user.id, error)
         await query.answer(say.FORGED_BUTTON, show_alert=True)
         return
     try:
-        card = await asyncio.to_thread(services.maker.press, press)
+        card = await asyncio.to_thread(services.maker.press, press, scope)
     except CardGoneError as gone:
         await query.answer(str(gone), show_alert=True)
         return

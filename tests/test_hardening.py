@@ -202,3 +202,12 @@ def test_answers_of_quiet_groups_expire_everywhere():
     now[0] = 601.0
     recent.add((1, None), Answer("a new one", True, [], vector=np.ones(4)), 1)
     assert len(recent._places) == 1  # only the live group is remembered
+
+
+def test_a_button_copied_into_another_chat_does_not_work_there(bot, api):
+    card = api.card(api.send(71, "Who congratulated Trump?"))
+    other = api.card(api.send(72, "When does Putin hold Security Council meetings?"))
+    copied = api.press(other, "wider ▶", user_id=72, data=card.buttons()["wider ▶"])
+    answer = api.wait_for_answer(copied)
+    assert answer["show_alert"] is True and "not one of mine" in answer["text"] and other.edits == 0
+    assert "text" not in api.wait_for_answer(api.press(card, "wider ▶", user_id=71))  # at home it works
