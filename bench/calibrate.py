@@ -26,7 +26,7 @@ KINDS = ("answerable", "cross-article", "off-topic")
 
 
 def measure(paths: list[Path], settings: RetrievalSettings) -> dict[str, dict[str, np.ndarray]]:
-    """For each file and each kind of question, rows of (confidence, similarity, coverage)."""
+    """For each file and each kind of question, rows of (confidence, reranker logit or 0)."""
     config = load_settings()  # the backend and cache of the user's settings (default: onnx)
     embedder = load_embedder(config.model, config.backend, config.cache_dir)
     reranker = load_reranker() if settings.rerank else None
@@ -39,35 +39,39 @@ def measure(paths: list[Path], settings: RetrievalSettings) -> dict[str, dict[st
             for question in record["questions"]:
                 own = answer_question(indexes[i], embedder, question["q"], 3, settings, reranker)
                 rows["answerable" if question["answers"] else "off-topic"].append(
-                    (own.confidence, own.similarity, own.coverage)
+                    (own.confidence, own.rerank_logit or 0.0)
                 )
                 if len(records) > 1 and question["answers"]:
                     other = answer_question(indexes[(i + 1) % len(records)], embedder, question["q"], 3, settings,
                                             reranker)
-                    rows["cross-article"].append((other.confidence, other.similarity, other.coverage))
-        found[path.name] = {kind: np.array(r).reshape(-1, 3) for kind, r in rows.items()}
+                    rows["cross-article"].append((other.confidence, other.rerank_logit or 0.0))
+        found[path.name] = {kind: np.array(r).reshape(-1, 2) for kind, r in rows.items()}
     return found
 
 
-def table(found: dict[str, dict[str, np.ndarray]], score, thresholds) -> None:
-    header = "threshold  " + "  ".join(f"{f[:14]:>14s} {k[:5]:>5s}" for f in found for k in KINDS if len(found[f][k]))
-    print(header)
-    for threshold in thresholds:
-        cells = [f"{np.mean(score(found[f][k]) < threshold):20.3f}" for f in found for k in KINDS if len(found[f][k])]
-        print(f"{threshold:9.2f}  " + "".join(cells))
+def table(found: dict[str, dict[str, np.ndarray]], abstains, settings) -> None:
+    kinds = [(f, k) for f in found for k in KINDS if len(found[f][k])]
+    print("setting    " + "".join(f"{f[:13]:>14s} {k[:5]:>5s}" for f, k in kinds))
+    for label, setting in settings:
+        print(f"{label:>9s}  " + "".join(f"{np.mean(abstains(found[f][k], setting)):20.3f}" for f, k in kinds))
 
 
 def main(paths: list[Path]) -> None:
     chosen = RetrievalSettings()
-    print("Share of each kind of question that would be abstained on (the answerable should be ~0).\n")
-    print("With the reranker: confidence = the answering sentence's logit; "
-          f"citebot uses {chosen.min_rerank_confidence}")
-    reranked = measure(paths, RetrievalSettings(rerank=True))
-    table(reranked, lambda rows: rows[:, 0], np.arange(-4.0, 2.01, 0.5))
+    print("Share of each kind of question that would be abstained on (the answerable should be ~0).")
+    reranked = measure(paths, RetrievalSettings(rerank=True, min_rerank_logit=-99.0))
+    print(f"\nWith the reranker: confidence under {chosen.min_confidence}, or the reranker's logit under the "
+          f"veto (citebot uses {chosen.min_rerank_logit}):")
+    table(reranked, lambda rows, veto: (rows[:, 0] < chosen.min_confidence) | (rows[:, 1] < veto),
+          [(f"{veto:.1f}", veto) for veto in (-99.0, -6.0, -5.0, -4.0, -3.0, -2.0, 0.0)])
+    print("\nThe reranker's logit alone as the confidence:")
+    table(reranked, lambda rows, threshold: rows[:, 1] < threshold,
+          [(f"{t:.1f}", t) for t in np.arange(-4.0, 2.01, 1.0)])
     print(f"\nWithout it: confidence = best cosine + {chosen.coverage_weight} x coverage; citebot uses "
           f"{chosen.min_confidence}")
     fused = measure(paths, RetrievalSettings(rerank=False))
-    table(fused, lambda rows: rows[:, 0], np.arange(0.25, 0.551, 0.05))
+    table(fused, lambda rows, threshold: rows[:, 0] < threshold,
+          [(f"{t:.2f}", t) for t in np.arange(0.30, 0.501, 0.05)])
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ class Settings:
     vector_index: str = "auto"
     top_k: int = 3
     min_confidence: float = RetrievalSettings.min_confidence
-    rerank: bool = False
+    rerank: bool = True
     log_level: str = "WARNING"
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import sqlite3
@@ -249,6 +250,15 @@ async def on_start(application: Application) -> None:
     logger.info("answering as @%s", application.bot.username)
 
 
+async def on_stop(application: Application) -> None:
+    """Stop watching the token: the bot is stopping anyway."""
+    watch = application.bot_data.pop("token watch", None)
+    if watch is not None:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
+
+
 def build_application(settings: Settings, engine: Engine, retry_backoff: float = 1.0) -> Application:
     """The bot: every handler registered, flood limits and retries on outgoing requests.
 
@@ -344,5 +354,6 @@ def _application(settings: Settings, retry_backoff: float) -> Application:
         .base_file_url(file_base_url(settings))
         .context_types(ContextTypes(context=CitebotContext))
         .post_init(on_start)
+        .post_stop(on_stop)
         .build()
     )

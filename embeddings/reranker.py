@@ -15,6 +15,9 @@ from embeddings.errors import ModelNotFoundError
 
 RERANKER_DIR = Path(__file__).resolve().parents[1] / "data" / "reranker"
 MANIFEST = "manifest.json"
+# A question and a sentence are read up to this many tokens together (the model trained on 96): the cost
+# grows with every token, and on the dev sets 64 lost 0.4 point of SQuAD hit@1 for a fifth less time.
+MAX_TOKENS = 64
 
 
 class Reranker:
@@ -62,7 +65,8 @@ class Reranker:
 
                 manifest = self.manifest()
                 tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
-                tokenizer.enable_truncation(int(manifest["max_length"]), strategy="only_second")
+                # Longest first: the sentence is cut, unless the question is longer (a 1,000-character one).
+                tokenizer.enable_truncation(min(MAX_TOKENS, int(manifest["max_length"])), strategy="longest_first")
                 tokenizer.enable_padding()
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
