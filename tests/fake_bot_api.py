@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot
 BOT = {"id": 123456789, "is_bot": True, "first_name": "citebot", "username": "citebot_test_bot"}
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "blockquote",
                 "tg-spoiler", "span", "tg-emoji"}
@@ -121,10 +122,11 @@ class FakeBotApi:
         user_id: int | None = None,
         reply_to: Sent | dict | None = None,
         thread_id: int | None = None,
+        anonymous: bool = False,
     ) -> dict:
         """A message as Telegram would deliver it, not yet sent."""
         replied = self._as_message(reply_to) if reply_to is not None else None
-        return user_message(next(self._ids), chat_id, text, chat_type, user_id, replied, thread_id)
+        return user_message(next(self._ids), chat_id, text, chat_type, user_id, replied, thread_id, anonymous)
 
     def send_sticker(self, chat_id: int, chat_type: str = "private") -> dict:
         """A user sends a sticker."""
@@ -424,8 +426,10 @@ def user_message(
     user_id: int | None = None,
     reply_to: dict | None = None,
     thread_id: int | None = None,
+    anonymous: bool = False,
 ) -> dict:
-    """A user's text message as the Bot API delivers it, with the entities Telegram would add."""
+    """A user's text message as the Bot API delivers it, with the entities Telegram would add; anonymous: an
+    anonymous group admin's, which Telegram sends from one shared bot account on behalf of the chat."""
     user_id = user_id if user_id is not None else abs(chat_id)
     chat = {"id": chat_id, "type": chat_type}
     if chat_type != "private":
@@ -437,6 +441,9 @@ def user_message(
         "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"},
         "text": text,
     }
+    if anonymous:
+        message["from"] = {"id": ANONYMOUS_ADMIN, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+        message["sender_chat"] = chat
     entities = _entities(text)
     if entities:
         message["entities"] = entities

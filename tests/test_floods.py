@@ -72,3 +72,25 @@ def test_a_flood_of_button_presses_is_dropped_after_one_toast(flooded):
     answers = [api.callback_answers[p] for p in presses if p in api.callback_answers]
     toasts = [a for a in answers if "a lot of presses" in (a.get("text") or "")]
     assert (len(answers), len(toasts)) == (31, 1)  # 30 a minute, one toast, the rest dropped
+
+
+def test_anonymous_admins_of_different_groups_do_not_share_one_budget(flooded):
+    api, _ = flooded
+    group = {"chat_type": "supergroup", "anonymous": True}
+    flood = [api.send(-470, f"@{NAME} who is Putin?", **group) for _ in range(PER_MINUTE + 3)]
+    assert api.wait_until(lambda: len(replies(api, flood)) >= PER_MINUTE + 1, 30)
+    elsewhere = api.send(-471, f"@{NAME} who congratulated Trump?", **group)
+    assert "congratulations" in api.card(elsewhere).text  # another group's anonymous admin is not held back
+
+
+def test_the_question_store_is_bounded_by_characters_too(tmp_path, monkeypatch):
+    from bot import cards
+
+    monkeypatch.setattr(cards, "MAX_STORED_CHARS", 50_000)
+    store = cards.QuestionStore(tmp_path / "questions.sqlite")
+    for n in range(3000):
+        store.remember(f"{n:05d} " + "why " * 249)  # 1,000 characters each
+    (chars,) = store._db.execute("SELECT sum(length(text)) FROM questions").fetchone()
+    assert chars <= 1000 * 1000 + 50_000  # pruned each thousandth question, never to more than the bound allows
+    assert store.recall(3000) is not None  # the newest are kept
+    store.close()
