@@ -1,8 +1,9 @@
-"""Read the files an index is built from: UTF-8 text and Markdown as they are, HTML as its visible text."""
+"""Read the files an index is built from: text and Markdown as they are, HTML, PDF and Word as their text."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import stat
@@ -13,7 +14,7 @@ from embeddings.store import Document
 
 TEXT_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm")
-SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES
+SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + (".pdf", ".docx")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 # charset-normalizer's measure of mess in a decoding (0: none); above this a guess is not trusted.
 MAX_CHAOS = 0.1
@@ -58,10 +59,15 @@ def read_document(path: Path) -> Document:
     than MAX_FILE_BYTES. The document's sha256 is the file's, so a change is seen whatever its kind.
     """
     data = _read_regular_file(path)
+    digest = hashlib.sha256(data).hexdigest()
+    kind = path.suffix.lower()
+    if kind == ".pdf":
+        return Document(str(path), digest, pdf_text(data, path))
+    if kind == ".docx":
+        return Document(str(path), digest, docx_text(data, path))
     if b"\0" in data:
         raise SourceError(path, f"{path}: looks like a binary file (it holds NUL bytes), not text")
-    digest = hashlib.sha256(data).hexdigest()
-    if path.suffix.lower() in HTML_SUFFIXES:
+    if kind in HTML_SUFFIXES:
         return Document(str(path), digest, html_text(data))
     return Document(str(path), digest, decode(data, path))
 
@@ -85,6 +91,38 @@ def decode(data: bytes, path: Path) -> str:
         raise SourceError(path, f"{path}: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8")
     logger.info("%s read as %s", path, best.encoding)
     return str(best)
+
+
+def pdf_text(data: bytes, path: Path) -> str:
+    """A PDF's text layer (pypdf), a paragraph a page, so that a quote's paragraph is its page.
+
+    Raises:
+        SourceError: not a PDF pypdf can read, or one without text (a scan: it needs OCR first).
+    """
+    from pypdf import PdfReader  # only PDFs pay for it
+    from pypdf.errors import PyPdfError
+
+    try:
+        pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
+    except (PyPdfError, ValueError, KeyError, TypeError) as error:
+        raise SourceError(path, f"{path}: is not a PDF that can be read ({error})") from error
+    text = "\n\n".join(" ".join(page.split()) for page in pages if page.strip())
+    if not text:
+        raise SourceError(path, f"{path}: has no text layer (a scan?); run it through OCR first")
+    return text
+
+
+def docx_text(data: bytes, path: Path) -> str:
+    """A Word document's paragraphs and table rows (python-docx), one paragraph each."""
+    from docx import Document as Word  # only DOCX files pay for it
+
+    try:
+        word = Word(io.BytesIO(data))
+    except Exception as error:  # python-docx raises zipfile, lxml and its own errors for a damaged file
+        raise SourceError(path, f"{path}: is not a Word (.docx) document that can be read") from error
+    blocks = [paragraph.text for paragraph in word.paragraphs]
+    blocks += [" · ".join(cell.text for cell in row.cells) for table in word.tables for row in table.rows]
+    return "\n\n".join(" ".join(block.split()) for block in blocks if block.strip())
 
 
 def _read_regular_file(path: Path) -> bytes:

@@ -60,3 +60,50 @@ def test_a_text_that_is_not_utf8_is_read_when_its_encoding_is_sure_and_skipped_i
     assert refused.value.for_user() == "noise.txt: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8"
     report = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder).build([folder])
     assert report.documents == 2 and len(report.skipped) == 1 and "noise.txt" in report.skipped[0]
+
+
+def tiny_pdf(pages: list[str]) -> bytes:
+    """A PDF with one line of text a page ('' for a page without any), written by hand."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for text in pages:
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode() if text else b""
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+                       b"/Contents %d 0 R >>" % len(objects))
+        kids.append(len(objects))
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_pages_and_word_paragraphs_are_read_and_a_scan_is_named(tmp_path):
+    import docx
+
+    from embeddings import SourceError
+    from embeddings.sources import read_document
+
+    pdf = tmp_path / "manual.pdf"
+    pdf.write_bytes(tiny_pdf(["The pump starts when the tank is full.", "Clean the filter every month."]))
+    text = read_document(pdf).text
+    assert text == "The pump starts when the tank is full.\n\nClean the filter every month."  # a page a paragraph
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(tiny_pdf(["", ""]))
+    with pytest.raises(SourceError, match="has no text layer"):
+        read_document(scan)
+    word = docx.Document()
+    word.add_paragraph("Returns are accepted within 30 days.")
+    table = word.add_table(rows=2, cols=2)
+    for row, (item, weight) in enumerate([("Item", "Weight"), ("Kettle", "820 g")]):
+        table.cell(row, 0).text, table.cell(row, 1).text = item, weight
+    word.save(tmp_path / "policy.docx")
+    assert read_document(tmp_path / "policy.docx").text == (
+        "Returns are accepted within 30 days.\n\nItem · Weight\n\nKettle · 820 g"
+    )

@@ -231,8 +231,10 @@ def test_uploads_are_refused_politely_and_the_index_is_kept(bot_api, own_engine)
         assert "the most I take is 1.0 MB" in api.wait_for_replies(big)[0].text
         binary = api.upload(ADMIN, "photo.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
         assert "I did not add photo.txt: photo.txt: looks like a binary file" in api.wait_for_replies(binary)[0].text
+        sheet = api.upload(ADMIN, "report.xlsx", b"PK\x03\x04")
+        assert "is not one" in api.wait_for_replies(sheet)[0].text
         pdf = api.upload(ADMIN, "report.pdf", b"%PDF-1.7")
-        assert "is not one" in api.wait_for_replies(pdf)[0].text
+        assert "I did not add report.pdf: report.pdf: is not a PDF" in api.wait_for_replies(pdf)[0].text
         api.fail("getFile", 500, times=4)  # more than the retries
         lost = api.upload(ADMIN, "later.txt", b"Text that Telegram fails to hand over.")
         assert "I could not fetch later.txt from Telegram" in api.wait_for_replies(lost, timeout=60)[0].text
