@@ -240,8 +240,9 @@ def test_uploads_are_refused_politely_and_the_index_is_kept(bot_api, own_engine)
         assert "I could not fetch later.txt from Telegram" in api.wait_for_replies(lost, timeout=60)[0].text
         sources = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
     assert "I answer from 1 text(s)" in sources
-    # Only the binary file was fetched (and later.txt tried 4 times): the others were refused first.
-    assert api.calls.count("getFile") == 1 + 4
+    # Only the binary file and the broken PDF were fetched (and later.txt tried 4 times): the others were
+    # refused first.
+    assert api.calls.count("getFile") == 2 + 4
     assert [d.name for d in own_engine.describe().documents] == ["article.txt"]
 
 
