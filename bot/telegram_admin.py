@@ -53,7 +53,7 @@ async def forget(update: Update, context: CitebotContext) -> None:
 
 
 async def upload(update: Update, context: CitebotContext) -> None:
-    """Index a .txt, .md or .html file an admin sends in private; tell anyone else that only admins add texts."""
+    """Index a file an admin sends in private (text, Markdown, HTML, PDF, Word); others learn only admins may."""
     services, message = context.services, update.effective_message
     if not _is_admin(message, services):
         await reply(message, say.plain(say.ADMINS_ONLY))
