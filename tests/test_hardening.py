@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,34 @@ def test_a_button_copied_into_another_chat_does_not_work_there(bot, api):
     answer = api.wait_for_answer(copied)
     assert answer["show_alert"] is True and "not one of mine" in answer["text"] and other.edits == 0
     assert "text" not in api.wait_for_answer(api.press(card, "wider ▶", user_id=71))  # at home it works
+
+
+class SlowUploads:
+    """The engine, with adding a text held until the test lets it go (a big file being embedded)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.release = threading.Event()
+        self.adding: list[str] = []
+
+    def __getattr__(self, name: str):
+        return getattr(self.engine, name)
+
+    def add(self, path, progress=None):
+        self.adding.append(threading.current_thread().name)
+        self.release.wait(60)
+        return self.engine.add(path, progress)
+
+
+def test_uploads_wait_their_turn_off_the_question_path(bot_api, own_engine):
+    api: FakeBotApi = bot_api
+    slow = SlowUploads(own_engine)
+    with RunningBot(api, slow, telegram_admins=(ADMIN,), telegram_questions_per_minute=30):
+        uploads = [api.upload(ADMIN, f"notes{n}.txt", f"Note {n} is about tides.\n".encode()) for n in range(10)]
+        assert api.wait_until(lambda: slow.adding, 30)
+        question = api.send(73, "Who congratulated Trump?")
+        assert "congratulations" in api.card(question).text  # answered while ten uploads wait
+        assert slow.adding == ["citebot-upload_0"]  # one at a time, on the uploads' own thread
+        slow.release.set()
+        for upload in uploads:
+            assert "I added" in api.wait_for_replies(upload, timeout=120)[0].text
