@@ -78,6 +78,21 @@ def article_engine(article_index_dir, real_embedder):
 
 
 @pytest.fixture
+def own_engine(tmp_path, real_embedder):
+    """An engine over a copy of the article in tmp_path/texts, which uploads and tests may change."""
+    import shutil
+
+    from embeddings.engine import Engine
+
+    source = tmp_path / "texts" / "article.txt"
+    source.parent.mkdir()
+    shutil.copy(ARTICLE, source)
+    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    engine.build([source])
+    return engine
+
+
+@pytest.fixture
 def bot_api():
     """A Bot API server on 127.0.0.1, stopped after the test."""
     from tests.fake_bot_api import FakeBotApi

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -80,3 +83,19 @@ class RunningBot:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def citebot_telegram(server: FakeBotApi, workdir: Path, index_dir: Path, *args: str) -> subprocess.Popen:
+    """`citebot -vv telegram ARGS` as a process against server, with no settings but these."""
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))},
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": server.base_url,
+        "CITEBOT_INDEX_DIR": str(index_dir),
+        "CITEBOT_TELEGRAM_POLL_TIMEOUT": "1",
+        "CITEBOT_TELEGRAM_STATE_DIR": str(workdir / "state"),
+    }
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "citebot"), "-vv", "telegram", *args],
+        cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from embeddings import Engine, IndexSettings
-from embeddings.encoder import DEFAULT_MODEL
-from tests.conftest import ARTICLE
+from embeddings import Engine
 from tests.fake_bot_api import TOKEN, FakeBotApi
-from tests.telegram_harness import RunningBot
+from tests.telegram_harness import RunningBot, citebot_telegram
 
 ADMIN = 4242
-
-
-@pytest.fixture
-def own_engine(tmp_path, real_embedder):
-    """An engine over a copy of the article that uploads may change."""
-    source = tmp_path / "texts" / "article.txt"
-    source.parent.mkdir()
-    shutil.copy(ARTICLE, source)
-    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
-    engine.build([source])
-    return engine
 
 
 def test_a_bot_api_server_cannot_make_the_bot_read_a_local_file(bot_api, own_engine, tmp_path):
@@ -109,21 +93,6 @@ def test_a_two_megabyte_page_is_read_in_one_pass_without_its_chrome():
     text = html_text(page)  # the tree-editing reader this replaced took minutes on such a page
     assert text.count("\n\n") == 29_999 and "Paragraph 29999 says" in text
     assert "cookies" not in text and "Home" not in text and "Subscribe" not in text
-
-
-def citebot_telegram(server: FakeBotApi, tmp_path, index_dir, *args: str) -> subprocess.Popen:
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))},
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": server.base_url,
-        "CITEBOT_INDEX_DIR": str(index_dir),
-        "CITEBOT_TELEGRAM_POLL_TIMEOUT": "1",
-        "CITEBOT_TELEGRAM_STATE_DIR": str(tmp_path / "state"),
-    }
-    return subprocess.Popen(
-        [str(Path(sys.executable).parent / "citebot"), "-vv", "telegram", *args],
-        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
 
 
 def test_a_token_revoked_while_running_stops_the_bot_with_one_line(tmp_path, article_index_dir):

@@ -7,12 +7,9 @@ import logging
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -22,7 +19,7 @@ from embeddings.encoder import DEFAULT_MODEL
 from embeddings.engine import Engine
 from embeddings.store import IndexSettings
 from tests.fake_bot_api import BOT, TOKEN, FakeBotApi
-from tests.telegram_harness import RunningBot
+from tests.telegram_harness import RunningBot, citebot_telegram
 
 pytestmark = pytest.mark.model
 
@@ -297,19 +294,7 @@ def test_a_token_the_server_refuses_stops_start_up(cli_env, monkeypatch, api):
 
 def test_citebot_telegram_runs_and_never_logs_the_token(tmp_path, article_index_dir):
     server = FakeBotApi().start()
-    environment = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))},
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": server.base_url,
-        "CITEBOT_INDEX_DIR": str(article_index_dir),
-        "CITEBOT_TELEGRAM_POLL_TIMEOUT": "1",
-        "CITEBOT_TELEGRAM_STATE_DIR": str(tmp_path / "state"),
-    }
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "citebot"), "-vv", "telegram"],
-        cwd=tmp_path, env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    process = citebot_telegram(server, tmp_path, article_index_dir)
     try:
         question = server.send(150, "Who did Putin congratulate?")
         server.wait_for_replies(question, timeout=120)

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from embeddings.encoder import DEFAULT_MODEL
-from embeddings.engine import Engine
-from embeddings.store import IndexSettings
-from tests.conftest import ARTICLE
 from tests.fake_bot_api import BOT, FakeBotApi
 from tests.telegram_harness import RunningBot
 
@@ -184,17 +179,6 @@ def test_inline_mode_offers_cards_that_work_in_any_chat(bot, api, article_text):
     assert [r["title"] for r in opening] == ["article.txt"]
     first_lines = opening[0]["description"].rstrip("…")
     assert len(first_lines) > 100 and article_text.startswith(first_lines)
-
-
-@pytest.fixture
-def own_engine(tmp_path, real_embedder):
-    """An engine over a copy of the article that uploads may change."""
-    source = tmp_path / "texts" / "article.txt"
-    source.parent.mkdir()
-    shutil.copy(ARTICLE, source)
-    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
-    engine.build([source])
-    return engine
 
 
 def test_an_admin_adds_and_forgets_texts_in_chat(bot_api, own_engine):
