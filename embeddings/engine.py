@@ -129,7 +129,7 @@ class Engine:
         """Add paths to the files the index holds (or take in their new versions) and bring it up to date.
 
         Nothing leaves the index unless asked: with prune, held files that are gone are dropped, and given
-        paths, the index holds exactly those. Without paths and without an index: the default_paths.
+        paths, the index holds exactly those.
 
         Returns:
             What was built, and the held files that were gone (dropped, as prune asked).
