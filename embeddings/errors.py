@@ -72,6 +72,9 @@ class SourceError(CitebotError, ValueError):
         super().__init__(message)
         self.path = str(path)
 
+    def __reduce__(self):  # it crosses from the process that reads a file
+        return type(self), (self.path, str(self))
+
     def for_user(self) -> str:
         return str(self).replace(self.path, Path(self.path).name)
 

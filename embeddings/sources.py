@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import multiprocessing
 import os
 import stat
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from embeddings.errors import SourceError
@@ -16,6 +19,10 @@ TEXT_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + (".pdf", ".docx")
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# The longest any one HTML, PDF or Word file may take to read (its structure is parsed in a worker).
+MAX_READ_SECONDS = 60.0
+_worker = None
+_worker_lock = threading.Lock()
 # charset-normalizer's measure of mess in a decoding (0: none); above this a guess is not trusted.
 MAX_CHAOS = 0.1
 MIN_GUESS_BYTES = 32
@@ -62,13 +69,13 @@ def read_document(path: Path) -> Document:
     digest = hashlib.sha256(data).hexdigest()
     kind = path.suffix.lower()
     if kind == ".pdf":
-        return Document(str(path), digest, pdf_text(data, path))
+        return Document(str(path), digest, _bounded(pdf_text, data, path))
     if kind == ".docx":
-        return Document(str(path), digest, docx_text(data, path))
+        return Document(str(path), digest, _bounded(docx_text, data, path))
     if b"\0" in data:
         raise SourceError(path, f"{path}: looks like a binary file (it holds NUL bytes), not text")
     if kind in HTML_SUFFIXES:
-        return Document(str(path), digest, html_text(data))
+        return Document(str(path), digest, _bounded(html_text, data, path))
     return Document(str(path), digest, decode(data, path))
 
 
@@ -93,7 +100,7 @@ def decode(data: bytes, path: Path) -> str:
     return str(best)
 
 
-def pdf_text(data: bytes, path: Path) -> str:
+def pdf_text(data: bytes, path: Path) -> str:  # runs in the worker process
     """A PDF's text layer (pypdf), a paragraph a page, so that a quote's paragraph is its page.
 
     Raises:
@@ -145,7 +152,24 @@ def _read_regular_file(path: Path) -> bytes:
     return data
 
 
-def html_text(data: bytes) -> str:
+def _bounded(convert: Callable[..., str], data: bytes, path: Path) -> str:
+    """convert(data, path) in a worker process that is stopped after MAX_READ_SECONDS: however a file is
+    made, reading it cannot hold a build (and the build lock) for longer."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            # spawn, not fork: the caller may be a bot with threads (and onnxruntime) running.
+            _worker = multiprocessing.get_context("spawn").Pool(1)
+        pending = _worker.apply_async(convert, (data, path))
+        try:
+            return pending.get(timeout=MAX_READ_SECONDS)
+        except multiprocessing.TimeoutError:
+            _worker.terminate()
+            _worker = None
+            raise SourceError(path, f"{path}: took over {MAX_READ_SECONDS:.0f} s to read; it is left out") from None
+
+
+def html_text(data: bytes, path: Path | None = None) -> str:
     """The main text of an HTML page, one paragraph a block (heading, paragraph, list item, table row).
 
     trafilatura finds the page's main content and leaves out its chrome: navigation, breadcrumbs, cookie

@@ -3,6 +3,8 @@ work or reply is queued, and what is over the budget is dropped after one note."
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.fake_bot_api import BOT, FakeBotApi
@@ -94,3 +96,12 @@ def test_the_question_store_is_bounded_by_characters_too(tmp_path, monkeypatch):
     assert chars <= 1000 * 1000 + 50_000  # pruned each thousandth question, never to more than the bound allows
     assert store.recall(3000) is not None  # the newest are kept
     store.close()
+
+
+def test_a_flood_of_forged_presses_writes_a_bounded_number_of_log_lines(flooded, caplog):
+    api, _ = flooded
+    card = api.card(api.send(48, "Who congratulated Trump?"))
+    with caplog.at_level(logging.WARNING, logger="bot.telegram_bot"):
+        forged = [api.press(card, "wider ▶", data=f"p:dead:0:1:0:0:0~forged{n}") for n in range(FLOOD)]
+        assert api.wait_until(lambda: sum(p in api.callback_answers for p in forged) >= 31, 30)
+    assert caplog.text.count("refused a button press from user 48") == 30  # the press budget, then nothing

@@ -212,3 +212,29 @@ def test_uploads_wait_their_turn_off_the_question_path(bot_api, own_engine):
         slow.release.set()
         for upload in uploads:
             assert "I added" in api.wait_for_replies(upload, timeout=120)[0].text
+
+
+def test_no_document_may_take_longer_to_read_than_the_bound(tmp_path, monkeypatch):
+    from embeddings import SourceError, sources
+
+    page = tmp_path / "huge.html"
+    page.write_text("<html><body>" + "<p>The oven must be hot.</p>" * 100_000 + "</body></html>")
+    monkeypatch.setattr(sources, "MAX_READ_SECONDS", 0.2)
+    with pytest.raises(SourceError, match=r"huge\.html: took over 0 s to read; it is left out"):
+        sources.read_document(page)
+    monkeypatch.setattr(sources, "MAX_READ_SECONDS", 60.0)
+    small = tmp_path / "small.html"
+    small.write_text("<html><body><p>The kettle boils at noon.</p></body></html>")
+    assert sources.read_document(small).text == "The kettle boils at noon."  # a new worker takes over
+
+
+def test_idle_users_of_a_rate_limit_are_forgotten():
+    from bot.limits import QuestionLimiter
+
+    now = [0.0]
+    limiter = QuestionLimiter(10, clock=lambda: now[0])
+    for user in range(999):
+        limiter.admit(user)
+    now[0] = 61.0
+    limiter.admit(5000)  # the thousandth admission sweeps
+    assert len(limiter._asked) <= 1
