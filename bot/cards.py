@@ -295,12 +295,13 @@ class CardMaker:
         self, location: Location, question_id: int, rank: int, heading: str | None, scope: str
     ) -> Card:
         try:
-            quote = self.engine.quote_at(location)
+            excerpt = self.engine.quotes_at(location)  # a quote a paragraph: the place names them all
         except LookupError as error:
             raise CardGoneError("That text is no longer indexed; please ask again.") from error
         rows = self._place_buttons(location, question_id, rank, question_id > 0, scope)
-        html = card_html([quote], heading, show_source=self.show_source)
-        return Card(html, rows, _short(_sentence(quote)), self._where([quote]))
+        html = card_html(excerpt, heading, show_source=self.show_source)
+        answering = next(q for q in excerpt if q.highlight.end > q.highlight.start)
+        return Card(html, rows, _short(_sentence(answering)), self._where(excerpt))
 
     def _where(self, excerpt: list[Quote]) -> str:
         """Where an excerpt stands, in words: "Paragraph 4 of article.txt"."""

@@ -32,9 +32,10 @@ def place_line(excerpt: list[Quote]) -> str:
 def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
     """The excerpt as (text, emphasised) runs, "…" where text is skipped.
 
-    Only the first quote's answering sentence is emphasised: an excerpt leads with its answer, and what
-    follows it is context.
+    Only one sentence is emphasised, the first quote's answering sentence (an excerpt leads with its
+    answer and what follows is context); a quote with an empty one passes the emphasis on to the next.
     """
+    emphasised = False
     runs: list[tuple[str, bool]] = []
     for number, quote in enumerate(excerpt):
         if number:
@@ -43,9 +44,10 @@ def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
                 runs.append((" … ", False))
             else:
                 runs.append(("\n" if before.paragraph != quote.paragraph else " ", False))
-        if number:
+        if emphasised or quote.highlight.end <= quote.highlight.start:
             runs.append((quote.text, False))
             continue
+        emphasised = True
         start = quote.highlight.start - quote.start
         end = quote.highlight.end - quote.start
         runs += [(quote.text[:start], False), (quote.text[start:end], True), (quote.text[end:], False)]

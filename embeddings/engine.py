@@ -324,6 +324,10 @@ class Engine:
         """
         return excerpts.quote_at(self.open(), location)
 
+    def quotes_at(self, location: Location) -> list[Quote]:
+        """The verbatim text at location, a quote a paragraph (LocationError as quote_at)."""
+        return excerpts.quotes_at(self.open(), location)
+
     def widen(self, location: Location, before: int = 0, after: int = 0) -> Location:
         """location grown by sentences on either side, within its document (LocationError as quote_at)."""
         return excerpts.widen(self.open(), location, before, after)

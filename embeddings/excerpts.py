@@ -113,6 +113,28 @@ def quote_at(index: Index, location: Location) -> Quote:
     return Quote(document.text[start:end], int(start), int(end), int(paragraph), 0.0, highlight, document.source)
 
 
+def quotes_at(index: Index, location: Location) -> list[Quote]:
+    """The location's text as one quote a paragraph, in order, so that each names its own paragraph; only
+    the quote holding the highlight has one (the others' is empty, at their start).
+
+    Raises:
+        LocationError: as `quote_at`.
+    """
+    doc_id, rows = _resolve(index, location)
+    document = index.documents[doc_id]
+    quotes = []
+    first = location.first
+    for last in range(location.first, location.last + 1):
+        if last < location.last and rows[last + 1][3] == rows[last][3]:
+            continue  # the paragraph goes on
+        start, end, paragraph = int(rows[first][1]), int(rows[last][2]), int(rows[first][3])
+        held = first <= location.highlight <= last
+        span = (int(rows[location.highlight][1]), int(rows[location.highlight][2])) if held else (start, start)
+        quotes.append(Quote(document.text[start:end], start, end, paragraph, 0.0, Highlight(*span), document.source))
+        first = last + 1
+    return quotes
+
+
 def widen(index: Index, location: Location, before: int = 0, after: int = 0) -> Location:
     """The location grown by sentences before and after it, within its document.
 

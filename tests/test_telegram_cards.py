@@ -239,3 +239,13 @@ def test_thanks_and_greetings_get_a_short_line_and_a_group_is_not_thanked_back(b
     sentinel = api.send(-612, f"@{NAME} Who congratulated Trump?", chat_type="supergroup", user_id=613)
     api.wait_for_replies(sentinel)
     assert api.replies_to(thanked) == []  # in a group, thanks need no answer
+
+
+def test_a_card_that_spans_paragraphs_names_them_all(bot, api, article_text):
+    card = api.card(api.send(620, "When does Putin usually hold Security Council meetings?"))
+    [line] = [line for line in card.text.split("\n") if line.startswith("¶")]
+    first = int(line.split()[1])
+    press(api, card, "◀ wider")  # the sentence before starts the paragraph before
+    [line] = [line for line in card.text.split("\n") if line.startswith("¶")]
+    assert line.startswith(f"¶ {first - 1}–{first} · chars ")
+    assert len(card.bold) == 1 and card.bold[0].startswith("Typically holding Security Council")
