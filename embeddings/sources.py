@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import io
 import logging
@@ -160,6 +161,7 @@ def _bounded(convert: Callable[..., str], data: bytes, path: Path) -> str:
         if _worker is None:
             # spawn, not fork: the caller may be a bot with threads (and onnxruntime) running.
             _worker = multiprocessing.get_context("spawn").Pool(1)
+            atexit.register(_worker.terminate)  # before the interpreter tears down what the pool needs
         pending = _worker.apply_async(convert, (data, path))
         try:
             return pending.get(timeout=MAX_READ_SECONDS)
