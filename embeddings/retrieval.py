@@ -59,11 +59,6 @@ class RetrievalSettings:
     related_margin: float = 1.0
     rerank_related_margin: float = 2.0
 
-    @property
-    def threshold(self) -> float:
-        """The confidence below which a question counts as not answered."""
-        return self.min_confidence
-
 
 @dataclass(frozen=True)
 class Highlight:
@@ -216,7 +211,7 @@ def answer_question(
         answered = answered and logit >= settings.min_rerank_logit
         margin = settings.rerank_related_margin
     return Answer(question, answered, quotes, similarity, coverage, confidence, notes, query_vector,
-                  margin, settings.threshold, query, logit)
+                  margin, settings.min_confidence, query, logit)
 
 
 def _rerank(index: Index, reranker: Reranker, query: str, passages: np.ndarray, fused: np.ndarray) -> dict[int, float]:
