@@ -304,9 +304,11 @@ class CardMaker:
         return Card(html, rows, _short(_sentence(answering)), self._where(excerpt))
 
     def _where(self, excerpt: list[Quote]) -> str:
-        """Where an excerpt stands, in words: "Paragraph 4 of article.txt"."""
+        """Where an excerpt stands, in words: "Paragraph 4 of article.txt", "Method, paragraph 4"."""
         first, last = excerpt[0].paragraph, excerpt[-1].paragraph
         where = f"Paragraph {first}" if first == last else f"Paragraphs {first}–{last}"
+        if excerpt[0].section:
+            where = f"{excerpt[0].section}, {where[0].lower()}{where[1:]}"
         return where + (f" of {source_name(excerpt)}" if self.show_source else "")
 
     def _place_buttons(
@@ -362,7 +364,7 @@ def _mentions(question: str, excerpt: list[Quote]) -> bool:
 
 def _sentence(quote: Quote) -> str:
     """A quote's answering sentence."""
-    return quote.text[quote.highlight.start - quote.start : quote.highlight.end - quote.start]
+    return quote.shown(quote.text[quote.highlight.start - quote.start : quote.highlight.end - quote.start])
 
 
 def _short(text: str, limit: int = 120) -> str:

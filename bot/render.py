@@ -14,7 +14,8 @@ BARELY_RELATED = 0.2
 
 
 def place_line(excerpt: list[Quote]) -> str:
-    """Where an excerpt stands: "¶ 4 · chars 1,210–1,388", with "…" where text is skipped."""
+    """Where an excerpt stands: "Method · ¶ 4 · chars 1,210–1,388" (its headings, when it has any), with
+    "…" where text is skipped."""
     parts: list[list[Quote]] = []
     for quote in excerpt:
         if parts and touching(parts[-1][-1], quote):
@@ -25,8 +26,16 @@ def place_line(excerpt: list[Quote]) -> str:
     for part in parts:
         first, last = part[0], part[-1]
         paragraphs = f"{first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
-        places.append(f"¶ {paragraphs} · chars {first.start:,}–{last.end:,}")
+        section = f"{first.section} · " if first.section else ""
+        places.append(f"{section}¶ {paragraphs} · chars {first.start:,}–{last.end:,}")
     return " … ".join(places)
+
+
+def paragraphs_line(excerpt: list[Quote]) -> str:
+    """Where an excerpt stands in words: "Banana bread › Method · ¶ 4–5" (its headings, when it has any)."""
+    first, last = excerpt[0], excerpt[-1]
+    paragraphs = f"¶ {first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
+    return f"{first.section} · {paragraphs}" if first.section else paragraphs
 
 
 def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
@@ -45,19 +54,20 @@ def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
             else:
                 runs.append(("\n" if before.paragraph != quote.paragraph else " ", False))
         if emphasised or quote.highlight.end <= quote.highlight.start:
-            runs.append((quote.text, False))
+            runs.append((quote.shown(quote.text), False))
             continue
         emphasised = True
         start = quote.highlight.start - quote.start
         end = quote.highlight.end - quote.start
-        runs += [(quote.text[:start], False), (quote.text[start:end], True), (quote.text[end:], False)]
+        runs += [(quote.shown(quote.text[:start]), False), (quote.shown(quote.text[start:end]), True),
+                 (quote.shown(quote.text[end:]), False)]
     return [run for run in runs if run[0]]
 
 
 def sentence(quote: Quote, limit: int = 160) -> str:
     """A quote's answering sentence, shortened to limit characters with "…"."""
     text = quote.text[quote.highlight.start - quote.start : quote.highlight.end - quote.start]
-    return shorten(text, limit)
+    return shorten(quote.shown(text), limit)
 
 
 def shorten(text: str, limit: int) -> str:

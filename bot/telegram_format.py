@@ -10,7 +10,7 @@ import html
 import re
 from pathlib import Path
 
-from bot.render import emphasis_runs, place_line, sentence, source_name
+from bot.render import emphasis_runs, paragraphs_line, place_line, sentence, source_name
 from embeddings import CorpusInfo, Quote
 
 # Telegram's limit is 4,096 characters of text after entity parsing; counting UTF-16 code units is never
@@ -66,7 +66,7 @@ def card_html(
         places += f" · {source_name(excerpt)}"
     after = [f"<i>{plain(places)}</i>"]
     for quote in also:
-        where = f"¶ {quote.paragraph}" + (f" · {source_name([quote])}" if show_source else "")
+        where = paragraphs_line([quote]) + (f" · {source_name([quote])}" if show_source else "")
         after.append(f"Also, {plain(where)}: “{plain(sentence(quote, 160))}”")
     after += [plain(footer)] if footer else []
     around = "\n".join(lines + after)

@@ -7,7 +7,14 @@ import unicodedata
 
 import click
 
-from bot.render import abstention_with_confidence, emphasis_runs, place_line, sentence, source_name
+from bot.render import (
+    abstention_with_confidence,
+    emphasis_runs,
+    paragraphs_line,
+    place_line,
+    sentence,
+    source_name,
+)
 from embeddings import Answer, Presentation, Quote
 
 GUTTER = "  │ "
@@ -37,7 +44,7 @@ def format_answer(
         for row in _wrap(paragraph, (width - len(GUTTER)) if width else None):
             lines.append(GUTTER + "".join(_emphasised(text, styled) if bold else text for text, bold in row))
     for quote in shown.also:
-        where = place_line([quote]) if verbose else f"¶ {quote.paragraph}"
+        where = place_line([quote]) if verbose else paragraphs_line([quote])
         if show_source:
             where = f"{source_name([quote])} · {where}"
         lines.append(_dim(f"  also {where}: ", styled) + _printable(sentence(quote), styled))
@@ -45,17 +52,12 @@ def format_answer(
 
 
 def _heading(excerpt: list[Quote], show_source: bool, verbose: bool, styled: bool) -> str:
-    place = place_line(excerpt) if verbose else _paragraphs(excerpt)
+    place = place_line(excerpt) if verbose else paragraphs_line(excerpt)
     if verbose:
         place += f" · score {excerpt[0].score:.2f}"
     if show_source:
         place = f"{source_name(excerpt)} · {place}"
     return _dim(place, styled)
-
-
-def _paragraphs(excerpt: list[Quote]) -> str:
-    first, last = excerpt[0].paragraph, excerpt[-1].paragraph
-    return f"¶ {first}" + (f"–{last}" if last != first else "")
 
 
 def _split_lines(runs: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from embeddings.encoder import Embedder
 from embeddings.errors import LocationError
 from embeddings.lexical import tokenize
-from embeddings.retrieval import Answer, Highlight, Quote, clean_question
+from embeddings.retrieval import Answer, Highlight, Quote, clean_question, quote_of
 from embeddings.store import Index
 
 # Quotes of one document at most this many characters apart (about a sentence) are shown as one excerpt,
@@ -83,7 +83,7 @@ def lead_quote(index: Index, quote: Quote) -> Quote:
     if first > location.first and rows[first - 1][2] - rows[first - 1][1] <= LEAD_CONTEXT:
         first -= 1
     cut = quote_at(index, Location(location.document, first, location.last, location.highlight))
-    return Quote(cut.text, cut.start, cut.end, cut.paragraph, quote.score, quote.highlight, quote.source)
+    return replace(cut, score=quote.score)
 
 
 def locate(index: Index, quote: Quote) -> Location:
@@ -110,7 +110,7 @@ def quote_at(index: Index, location: Location) -> Quote:
     _, start, _, paragraph = rows[location.first]
     end = rows[location.last][2]
     highlight = Highlight(int(rows[location.highlight][1]), int(rows[location.highlight][2]))
-    return Quote(document.text[start:end], int(start), int(end), int(paragraph), 0.0, highlight, document.source)
+    return quote_of(document, start, end, paragraph, 0.0, highlight)
 
 
 def quotes_at(index: Index, location: Location) -> list[Quote]:
@@ -130,7 +130,7 @@ def quotes_at(index: Index, location: Location) -> list[Quote]:
         start, end, paragraph = int(rows[first][1]), int(rows[last][2]), int(rows[first][3])
         held = first <= location.highlight <= last
         span = (int(rows[location.highlight][1]), int(rows[location.highlight][2])) if held else (start, start)
-        quotes.append(Quote(document.text[start:end], start, end, paragraph, 0.0, Highlight(*span), document.source))
+        quotes.append(quote_of(document, start, end, paragraph, 0.0, Highlight(*span)))
         first = last + 1
     return quotes
 

@@ -11,10 +11,13 @@ from embeddings.encoder import Embedder
 from embeddings.errors import EmptyQuestionError
 from embeddings.lexical import tokenize
 from embeddings.reranker import Reranker
-from embeddings.store import Index
+from embeddings.store import Document, Index
+from embeddings.structure import WORD_SEARCH_HEADINGS, visible
 
 MAX_QUESTION_CHARS = 1000
-# The reranker reads the sentences of this many of the best candidate passages, at most RERANK_SENTENCES.
+# The reranker reads the sentences of this many of the best candidate passages, at most RERANK_SENTENCES:
+# the best by the fused score, and the best by meaning alone when the fused score ranks it lower (words
+# the question does not share, as "weigh" and "Weight: 820 g", otherwise keep it from the reranker).
 RERANK_PASSAGES = 5
 RERANK_SENTENCES = 10
 # Corpora up to this many passages are scored whole; larger ones first take candidates from each side.
@@ -70,7 +73,11 @@ class Highlight:
 
 @dataclass(frozen=True)
 class Quote:
-    """A passage quoted verbatim: text == document[start:end]."""
+    """A passage quoted verbatim: text == document[start:end].
+
+    section names the headings it stands under ("Banana bread › Method", "" for none); format is its
+    document's ("markdown": show its text through embeddings.visible, which drops inline markup).
+    """
 
     text: str
     start: int
@@ -79,6 +86,20 @@ class Quote:
     score: float
     highlight: Highlight
     source: str
+    section: str = ""
+    format: str = "text"
+
+    def shown(self, text: str) -> str:
+        """text, a slice of this quote, as a reader sees it: without Markdown's inline markup."""
+        return visible(text) if self.format == "markdown" else text
+
+
+def quote_of(document: Document, start: int, end: int, paragraph: int, score: float, highlight: Highlight) -> Quote:
+    """The quote of document[start:end], in unit number paragraph."""
+    start, end, paragraph = int(start), int(end), int(paragraph)
+    section = document.layout().section(paragraph)
+    return Quote(document.text[start:end], start, end, paragraph, score, highlight, document.source, section,
+                 document.format)
 
 
 @dataclass(frozen=True)
@@ -178,7 +199,7 @@ def answer_question(
     logits: dict[int, float] = {}
     scores = fused
     if reranking:
-        logits = _rerank(index, reranker, query, passages, fused)
+        logits = _rerank(index, reranker, query, passages, fused, dense)
         floor = min(logits.values()) - 1.0
         best_logit = np.array(
             [max(logits.get(s, floor) for s in range(first, last + 1)) for *_, first, last in passages]
@@ -214,18 +235,25 @@ def answer_question(
                   margin, settings.min_confidence, query, logit)
 
 
-def _rerank(index: Index, reranker: Reranker, query: str, passages: np.ndarray, fused: np.ndarray) -> dict[int, float]:
-    """The reranker's logit for each sentence of the best candidates (by the fused score), by sentence row.
+def _rerank(
+    index: Index, reranker: Reranker, query: str, passages: np.ndarray, fused: np.ndarray, dense: np.ndarray
+) -> dict[int, float]:
+    """The reranker's logit for each sentence of the best candidates, by sentence row.
 
-    Only the sentences of the RERANK_PASSAGES best passages are read, at most RERANK_SENTENCES of them:
-    the cost grows with every pair scored.
+    Only the sentences of RERANK_PASSAGES passages are read, at most RERANK_SENTENCES of them (the cost
+    grows with every pair scored): the best by the fused score, with the best by cosine in place of the
+    fifth when it is not among them.
     """
+    rows = [int(r) for r in np.argsort(-fused, kind="stable")[:RERANK_PASSAGES]]
+    nearest = int(np.argmax(dense))
+    if nearest not in rows:
+        rows = rows[: RERANK_PASSAGES - 2] + [nearest] + rows[RERANK_PASSAGES - 2 :]
     chosen: list[int] = []
-    for row in np.argsort(-fused, kind="stable")[:RERANK_PASSAGES]:
+    for row in rows[:RERANK_PASSAGES]:
         *_, first, last = passages[row]
         chosen += [s for s in range(int(first), int(last) + 1) if s not in chosen]
     chosen = chosen[:RERANK_SENTENCES]
-    texts = [index.documents[d].text[start:end] for d, start, end, _ in index.sentences[chosen]]
+    texts = [index.search_text(*row) for row in index.sentences[chosen]]
     return dict(zip(chosen, reranker.score(query, texts).tolist()))
 
 
@@ -278,7 +306,7 @@ def _quote(
 
     coverage = {}
     for s in range(first, last + 1):
-        terms = set(tokenize(document.text[index.sentences[s][1] : index.sentences[s][2]]))
+        terms = set(tokenize(index.search_text(*index.sentences[s], WORD_SEARCH_HEADINGS)))
         held = sum(w for t, w in zip(query_terms, term_idf) if t in terms)
         coverage[s] = float(held / total_idf) if total_idf else 0.0
     read = [s for s in coverage if s in logits]
@@ -287,7 +315,4 @@ def _quote(
     else:
         best = max(coverage, key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage[s])
     highlight = Highlight(int(index.sentences[best][1]), int(index.sentences[best][2]))
-    quote = Quote(
-        document.text[start:end], int(start), int(end), int(paragraph), round(score, 4), highlight, document.source
-    )
-    return quote, coverage[best]
+    return quote_of(document, start, end, paragraph, round(score, 4), highlight), coverage[best]

@@ -12,13 +12,16 @@ import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from embeddings.errors import SourceError
 from embeddings.store import Document
 
-TEXT_SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + (".pdf", ".docx")
+T = TypeVar("T")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 # The longest any one HTML, PDF or Word file may take to read (its structure is parsed in a worker).
 MAX_READ_SECONDS = 60.0
@@ -76,8 +79,9 @@ def read_document(path: Path) -> Document:
     if b"\0" in data:
         raise SourceError(path, f"{path}: looks like a binary file (it holds NUL bytes), not text")
     if kind in HTML_SUFFIXES:
-        return Document(str(path), digest, _bounded(html_text, data, path))
-    return Document(str(path), digest, decode(data, path))
+        text, format = _bounded(html_text, data, path)
+        return Document(str(path), digest, text, format)
+    return Document(str(path), digest, decode(data, path), "markdown" if kind in MARKDOWN_SUFFIXES else "text")
 
 
 def decode(data: bytes, path: Path) -> str:
@@ -153,7 +157,7 @@ def _read_regular_file(path: Path) -> bytes:
     return data
 
 
-def _bounded(convert: Callable[..., str], data: bytes, path: Path) -> str:
+def _bounded(convert: Callable[..., T], data: bytes, path: Path) -> T:
     """convert(data, path) in a worker process that is stopped after MAX_READ_SECONDS: however a file is
     made, reading it cannot hold a build (and the build lock) for longer."""
     global _worker
@@ -171,21 +175,35 @@ def _bounded(convert: Callable[..., str], data: bytes, path: Path) -> str:
             raise SourceError(path, f"{path}: took over {MAX_READ_SECONDS:.0f} s to read; it is left out") from None
 
 
-def html_text(data: bytes, path: Path | None = None) -> str:
-    """The main text of an HTML page, one paragraph a block (heading, paragraph, list item, table row).
+def html_text(data: bytes, path: Path | None = None) -> tuple[str, str]:
+    """The main text of an HTML page and its format: Markdown, so that its headings, lists and tables are
+    read as in a Markdown file.
 
     trafilatura finds the page's main content and leaves out its chrome: navigation, breadcrumbs, cookie
     banners, headers, footers and newsletter boxes. Its work grows with the page (a 2 MB page takes about a
     second), unlike the tree edits this replaced. A page too small for it to judge falls back to all of its
-    visible text.
+    visible text, one paragraph a line.
     """
     import trafilatura  # only indexing HTML pays for it
 
     extracted = trafilatura.extract(
-        data, include_comments=False, include_tables=True, include_images=False, favor_recall=True, deduplicate=False
+        data, include_comments=False, include_tables=True, include_images=False, favor_recall=True,
+        deduplicate=False, include_formatting=True, include_links=False, output_format="markdown",
     )
-    text = extracted if extracted and extracted.strip() else _visible_text(data)
-    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+    if extracted and extracted.strip():
+        return _blocks_apart(extracted), "markdown"
+    return "\n\n".join(line.strip() for line in _visible_text(data).splitlines() if line.strip()), "text"
+
+
+def _blocks_apart(markdown: str) -> str:
+    """trafilatura's Markdown with a blank line after every line but a table's rows: it sometimes puts
+    blocks on consecutive lines, which Markdown would read as one paragraph."""
+    lines = [line.rstrip() for line in markdown.splitlines() if line.strip()]
+    joined = lines[:1]
+    for before, line in zip(lines, lines[1:], strict=False):
+        table_row = before.lstrip().startswith("|") and line.lstrip().startswith("|")
+        joined.append(("\n" if table_row else "\n\n") + line)
+    return "".join(joined)
 
 
 def _visible_text(data: bytes) -> str:

@@ -2,7 +2,7 @@
 
 Layout (row number is the id everywhere):
     manifest.json    format, model, chunking, sources with sha256, every other file's sha256
-    documents.jsonl  one {"source", "sha256", "text"} a line
+    documents.jsonl  one {"source", "sha256", "text", "format"} a line
     sentences.npy    int64 rows (document, start, end, paragraph)
     passages.npy     int64 rows (document, start, end, paragraph, first sentence, last sentence)
     vectors.faiss    one vector a sentence: exact (flat) for small corpora, HNSW for large ones
@@ -43,6 +43,7 @@ from embeddings.errors import (  # noqa: F401  (their old import path)
     StaleIndexError,
 )
 from embeddings.lexical import LexicalIndex
+from embeddings.structure import WORD_SEARCH_HEADINGS, Layout, layout
 from embeddings.text import chunk
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ threadpoolctl.threadpool_limits(1, user_api="blas")
 
 FORMAT_VERSION = 2
 # Bump when the chunker splits differently, so that old indexes are reported stale.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 VECTOR_INDEXES = ("auto", "flat", "hnsw")
 # "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
 FLAT_LIMIT = 20_000
@@ -68,11 +69,20 @@ HNSW_EF_SEARCH = 128
 
 @dataclass(frozen=True)
 class Document:
-    """A source text as indexed; quotes are slices of text."""
+    """A source text as indexed; quotes are slices of text.
+
+    format says how its units and headings are found (see embeddings.structure): "markdown" for Markdown
+    files and for HTML, whose main content is extracted as Markdown; "text" for everything else.
+    """
 
     source: str
     sha256: str
     text: str
+    format: str = "text"
+
+    def layout(self) -> Layout:
+        """Its units and headings, and what search reads of them."""
+        return layout(self.text, self.format)
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class IndexSettings:
     max_words: int
     backend: str = "onnx"
     vector_index: str = "auto"
+    chunker: int = CHUNKER_VERSION
 
     def same_vectors(self, other: IndexSettings) -> bool:
         """Whether other embeds with the same model and backend, so vectors of one serve the other."""
@@ -90,7 +101,7 @@ class IndexSettings:
 
     def same_passages(self, other: IndexSettings) -> bool:
         """Whether other also cuts the same passages, so a document's rows and vectors can be kept."""
-        return self.same_vectors(other) and self.max_words == other.max_words
+        return self.same_vectors(other) and (self.max_words, self.chunker) == (other.max_words, other.chunker)
 
 
 @dataclass
@@ -115,6 +126,10 @@ class Index:
         """A document's sentence rows (document, start, end, paragraph)."""
         first, end = self.sentence_range(doc_id)
         return self.sentences[first:end]
+
+    def search_text(self, doc_id: int, start: int, end: int, paragraph: int, headings: int | None = None) -> str:
+        """What search reads of a span of a document (see Layout.search_text)."""
+        return self.documents[doc_id].layout().search_text(int(start), int(end), int(paragraph), headings)
 
 
 def sha256_text(text: str) -> str:
@@ -141,7 +156,7 @@ def build_index(
         if old is not None:
             parts.append(_document_rows(previous, old))
             continue
-        sentences, passages = chunk(document.text, settings.max_words)
+        sentences, passages = chunk(document.text, settings.max_words, document.layout().spans())
         sentence_rows = [(0, s.start, s.end, s.paragraph) for s in sentences]
         passage_rows = [(0, p.start, p.end, p.paragraph, p.first, p.last) for p in passages]
         parts.append((
@@ -149,7 +164,12 @@ def build_index(
             np.array(passage_rows, dtype=np.int64).reshape(-1, 6),
             None,
         ))
-    texts = [documents[d].text[s:e] for d, (rows, _, vecs) in enumerate(parts) if vecs is None for _, s, e, _ in rows]
+    texts = [
+        documents[d].layout().search_text(s, e, p)
+        for d, (rows, _, vecs) in enumerate(parts)
+        if vecs is None
+        for _, s, e, p in rows
+    ]
     fresh = embedder.encode(texts, progress=progress) if texts else np.zeros((0, embedder.dimension), np.float32)
     sentence_blocks, passage_blocks, vector_blocks = [], [], []
     offset = used = 0
@@ -169,7 +189,9 @@ def build_index(
     dimension = fresh.shape[1] if texts else (previous.dimension if kept else embedder.dimension)
     vectors = np.concatenate(vector_blocks) if parts else np.zeros((0, dimension), np.float32)
     index = vector_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.vector_index)
-    lexical = LexicalIndex.build([documents[d].text[s:e] for d, s, e, *_ in passages])
+    lexical = LexicalIndex.build(
+        [documents[d].layout().search_text(s, e, p, WORD_SEARCH_HEADINGS) for d, s, e, p, *_ in passages]
+    )
     built = replace(settings, vector_index=describe_vector_index(index)["type"])
     return Index(built, vectors.shape[1], documents, sentences, passages, index, lexical)
 
@@ -277,7 +299,10 @@ def _load(directory: Path) -> Index:
     for name, expected in manifest["files"].items():
         _verify(directory, name, expected)
     model, faiss_record = manifest["model"], manifest["faiss"]
-    settings = IndexSettings(model["name"], manifest["chunking"]["max_words"], model["backend"], faiss_record["type"])
+    chunking = manifest["chunking"]
+    settings = IndexSettings(
+        model["name"], chunking["max_words"], model["backend"], faiss_record["type"], chunking.get("chunker", 0)
+    )
     dimension = manifest["model"]["dimension"]
     documents = [Document(**json.loads(line)) for line in _read_text(directory, "documents.jsonl").splitlines()]
     sentences = _load_array(directory, "sentences.npy", 4)

@@ -27,6 +27,8 @@ _FOOTER = re.compile(
 # Only short paragraphs, and only a few at the end, can be such a footer.
 FOOTER_WORDS = 25
 FOOTER_PARAGRAPHS = 4
+# A sentence of at most this many words is read with the one after it.
+SHORT_SENTENCE = 2
 _NEWLINE = re.compile(r"\n")
 
 
@@ -87,19 +89,39 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     span = _strip(text, position, end)
     if span:
         spans.append(span)
-    return spans
+    return _join_short(text, spans)
 
 
-def chunk(text: str, max_words: int) -> tuple[list[Sentence], list[Passage]]:
+def _join_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """spans with each sentence of SHORT_SENTENCE words or fewer joined to the next one (the last to the one
+    before): "Yes." and "No." open an answer rather than give it, and "Method." says nothing on its own."""
+    joined: list[tuple[int, int]] = []
+    pending: int | None = None
+    for start, end in spans:
+        if pending is not None:
+            start, pending = pending, None
+        if count_words(text[start:end]) <= SHORT_SENTENCE:
+            pending = start
+            continue
+        joined.append((start, end))
+    if pending is not None:  # the last sentence is short: it closes the one before
+        joined[-1:] = [(joined[-1][0] if joined else pending, spans[-1][1])]
+    return joined
+
+
+def chunk(
+    text: str, max_words: int, paragraphs: list[tuple[int, int]] | None = None
+) -> tuple[list[Sentence], list[Passage]]:
     """Split text into sentences and into passages of whole sentences of at most max_words words.
 
+    paragraphs are the spans sentences and passages keep within (by default split_paragraphs(text)).
     A passage starts at every sentence and takes the following sentences of its paragraph while it stays
     within max_words; a passage that ends where the one before it ends adds nothing and is skipped.
     A single sentence longer than max_words is a passage of its own: sentences are never cut.
     """
     sentences: list[Sentence] = []
     passages: list[Passage] = []
-    paragraphs = split_paragraphs(text)
+    paragraphs = split_paragraphs(text) if paragraphs is None else paragraphs
     for number, (p_start, p_end) in enumerate(paragraphs[: len(paragraphs) - footer_paragraphs(text, paragraphs)], 1):
         first = len(sentences)
         sentences.extend(Sentence(s, e, number) for s, e in split_sentences(text, p_start, p_end))

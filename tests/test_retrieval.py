@@ -46,7 +46,8 @@ def test_control_characters_and_odd_spacing_are_cleaned():
 def test_answer_json_contract(fake_index, fake_embedder):
     data = json.loads(json.dumps(answer_question(fake_index, fake_embedder, "nuclear arms").to_dict()))
     assert set(data) == {"question", "answered", "passages"}
-    assert set(data["passages"][0]) == {"text", "start", "end", "paragraph", "score", "highlight", "source"}
+    keys = {"text", "start", "end", "paragraph", "score", "highlight", "source", "section", "format"}
+    assert set(data["passages"][0]) == keys
     assert set(data["passages"][0]["highlight"]) == {"start", "end"}
 
 

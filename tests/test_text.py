@@ -36,7 +36,13 @@ def test_closing_quotes_stay_with_their_sentence():
 
 
 def test_lower_case_after_a_period_does_not_split():
-    assert sentences_of("See fig. 3 and cf. the notes. Done.") == ["See fig. 3 and cf. the notes.", "Done."]
+    assert sentences_of("See fig. 3 and cf. the notes. It is done.") == ["See fig. 3 and cf. the notes.", "It is done."]
+
+
+def test_a_sentence_of_one_or_two_words_is_read_with_the_next_or_the_last_with_the_one_before():
+    text = "Yes. Touch and hold the top to dim it. It works. Well done."
+    assert sentences_of(text) == ["Yes. Touch and hold the top to dim it.", "It works. Well done."]
+    assert sentences_of("No.") == ["No."]
 
 
 def test_paragraphs_one_a_line_or_separated_by_blank_lines():
@@ -55,7 +61,7 @@ def test_passages_stay_within_paragraphs_and_word_limit(article_text):
 
 def test_a_sentence_longer_than_the_limit_is_kept_whole():
     long = "word " * 100 + "end."
-    sentences, passages = chunk(long + " Short one.", 80)
+    sentences, passages = chunk(long + " A short one.", 80)
     assert [(p.first, p.last) for p in passages] == [(0, 0), (1, 1)]
     assert passages[0].end == sentences[0].end
 

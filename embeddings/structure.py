@@ -1,0 +1,205 @@
+"""How a document is laid out: its units (paragraphs; in Markdown also list items, table rows and code
+blocks) with the headings they stand under, and what search and a reader see of each.
+
+Offsets always point into the text as given. Markdown is parsed with markdown-it-py: headings are not
+sentences but the place of the units below them ("Banana bread › Method"); a list item is a unit of its own
+(its "1." is not part of it); a table row is a unit that search reads with its name and its column
+names ("Weight: 820 g"); inline markup (emphasis, links, code) is read and shown as the words it marks.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from dataclasses import dataclass
+
+from embeddings.text import split_paragraphs
+
+FORMATS = ("text", "markdown")
+SECTION_SEPARATOR = " › "
+# Word search reads a unit with only the heading right above it: the outer ones, repeated over every unit
+# below them (a title over the whole document), would make all those units match a question naming them
+# alike. The embedder and the reranker read every heading: a table row "Weight: 820 g" means nothing
+# without the "Aurora desk lamp" above it (on tests/data/everyday this alone puts the right answer first).
+WORD_SEARCH_HEADINGS = 1
+_CARRIED_LINE = re.compile(r"\n[ \t]*(?:>[ \t]?)*[ \t]*")
+_parser = None
+_parser_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A paragraph, list item, table row or code block: [start, end) of the text."""
+
+    start: int
+    end: int
+    headings: tuple[str, ...] = ()
+    cells: str = ""  # a table row as search reads it (see _row_words)
+
+    @property
+    def section(self) -> str:
+        """The headings above the unit, outermost first: "Banana bread › Method" ("" for none)."""
+        return SECTION_SEPARATOR.join(self.headings)
+
+
+class Layout:
+    """One document's units, and the text search reads for a span of one of them."""
+
+    def __init__(self, text: str, format: str = "text") -> None:
+        if format not in FORMATS:
+            raise ValueError(f"unknown document format {format!r}: use one of {', '.join(FORMATS)}")
+        self.text = text
+        self.markdown = format == "markdown"
+        self.units = markdown_units(text) if self.markdown else [Unit(s, e) for s, e in split_paragraphs(text)]
+
+    def spans(self) -> list[tuple[int, int]]:
+        """The units' [start, end) spans, in text order: the paragraphs sentences and passages keep within."""
+        return [(unit.start, unit.end) for unit in self.units]
+
+    def section(self, paragraph: int) -> str:
+        """The headings above unit number paragraph (counted from 1)."""
+        return self.units[paragraph - 1].section if 0 < paragraph <= len(self.units) else ""
+
+    def search_text(self, start: int, end: int, paragraph: int, headings: int | None = None) -> str:
+        """What search reads for text[start:end] in unit number paragraph: the headings above it (the
+        innermost ones, up to headings of them; all by default), then its visible words; a table row as
+        its cells with their column names."""
+        if not self.markdown:
+            return self.text[start:end]
+        unit = self.units[paragraph - 1] if 0 < paragraph <= len(self.units) else Unit(start, end)
+        body = unit.cells or visible(self.text[start:end])
+        above = SECTION_SEPARATOR.join(unit.headings[-headings:] if headings else unit.headings)
+        return f"{above}: {body}" if above else body
+
+    def shown(self, text: str) -> str:
+        """text (a slice of the document) as a reader sees it: inline markup gone in Markdown."""
+        return visible(text) if self.markdown else text
+
+
+@functools.lru_cache(maxsize=64)
+def layout(text: str, format: str = "text") -> Layout:
+    """The layout of a document, parsed once while it is in use."""
+    return Layout(text, format)
+
+
+def visible(text: str) -> str:
+    """Markdown inline text as a reader sees it: **bold**, [a link](url) and `code` become their words,
+    and a line carried on inside a quote block or a list item loses its "> " and its indent."""
+    text = _CARRIED_LINE.sub("\n", text)
+    if not any(mark in text for mark in "*_[`<\\&!"):
+        return text
+    tokens = _markdown().parseInline(text)
+    words = []
+    for token in tokens[0].children or []:
+        if token.type in ("text", "code_inline"):
+            words.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            words.append("\n")
+        elif token.type == "image":
+            words.append(token.content)
+    return "".join(words)
+
+
+def markdown_units(text: str) -> list[Unit]:
+    """The units of a Markdown text in order, each with the headings above it (headings are not units)."""
+    tokens = _markdown().parse(text)
+    starts = _line_starts(text)
+    headings: list[tuple[int, str]] = []
+    units: list[Unit] = []
+    columns: list[str] = []
+    row: list[str] = []
+    in_head = False
+    for i, token in enumerate(tokens):
+        kind = token.type
+        if kind == "heading_open":
+            level = int(token.tag[1:])
+            headings = [h for h in headings if h[0] < level] + [(level, visible(tokens[i + 1].content).strip())]
+        elif kind == "inline" and tokens[i - 1].type == "paragraph_open" and token.map:
+            span = _content_span(text, starts, token.map, token.content)
+            if span:
+                units.append(Unit(*span, tuple(h for _, h in headings)))
+        elif kind in ("fence", "code_block") and token.map and token.content.strip():
+            span = _content_span(text, starts, token.map, token.content)
+            if span:
+                units.append(Unit(*span, tuple(h for _, h in headings)))
+        elif kind == "thead_open":
+            in_head = True
+        elif kind == "thead_close":
+            in_head = False
+        elif kind == "tr_open":
+            row = []
+        elif kind == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
+            row.append(visible(token.content).strip())
+        elif kind == "tr_close" and in_head:
+            columns = row
+        elif kind == "tr_close" and tokens[i - 1].type != "tr_open":
+            span = _row_span(text, starts, _row_line(tokens, i))
+            if span:
+                units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row)))
+    return units
+
+
+def _row_words(columns: list[str], row: list[str]) -> str:
+    """A table row as search reads it. The first cell names the row; with two columns the second is its
+    value ("Weight: 820 g"); with more, each cell after the first keeps its column's name ("Light bulbs:
+    Return window: 14 days; Condition: Still sealed")."""
+    name, rest = (row[0], row[1:]) if row else ("", [])
+    if len(row) <= 2:
+        values = " ".join(rest)
+    else:
+        named = zip(columns[1:] + [""] * len(rest), rest, strict=False)
+        values = "; ".join(f"{column}: {cell}" if column else cell for column, cell in named if cell)
+    return f"{name}: {values}" if name and values else name or values
+
+
+def _markdown():
+    global _parser
+    with _parser_lock:
+        if _parser is None:
+            from markdown_it import MarkdownIt  # only Markdown documents pay for it
+
+            _parser = MarkdownIt("commonmark").enable("table")
+        return _parser
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    position = text.find("\n")
+    while position != -1:
+        starts.append(position + 1)
+        position = text.find("\n", position + 1)
+    starts.append(len(text))
+    return starts
+
+
+def _content_span(text: str, starts: list[int], lines: list[int], content: str) -> tuple[int, int] | None:
+    """The span of a block from its first word to its last, markers before it (list numbers, "> ") left out."""
+    begin, end = starts[min(lines[0], len(starts) - 1)], starts[min(lines[1], len(starts) - 1)]
+    first_line = content.strip().split("\n", 1)[0].strip()
+    found = text.find(first_line, begin, end) if first_line else -1
+    start = found if found != -1 else begin
+    last_line = content.rstrip().rsplit("\n", 1)[-1].strip()
+    found_last = text.rfind(last_line, start, end) if last_line else -1
+    stop = found_last + len(last_line) if found_last != -1 else len(text[:end].rstrip())
+    return (start, stop) if stop > start else None
+
+
+def _row_line(tokens, close: int) -> int:
+    """The line of the table row that closes at tokens[close]."""
+    for token in reversed(tokens[:close]):
+        if token.type == "inline" and token.map:
+            return token.map[0]
+        if token.type == "tr_open" and token.map:
+            return token.map[0]
+    return 0
+
+
+def _row_span(text: str, starts: list[int], line: int) -> tuple[int, int] | None:
+    """A table row's line without its outer pipes and white space."""
+    start, end = starts[min(line, len(starts) - 1)], starts[min(line + 1, len(starts) - 1)]
+    while start < end and text[start] in " \t|":
+        start += 1
+    while end > start and text[end - 1] in " \t|\r\n":
+        end -= 1
+    return (start, end) if end > start else None
