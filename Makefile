@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
 
-.PHONY: install chat index telegram test eval reranker calibrate bench bench-peer-env bench-telegram soak fuzz clean
+.PHONY: install chat index telegram test eval reranker calibrate bench bench-stores bench-peer-env bench-telegram soak fuzz clean
 
 install: $(VENV)/.installed
 
@@ -46,6 +46,10 @@ calibrate: install
 # Every benchmark table (bench/README.md); the peer's table needs `make bench-peer-env` first.
 bench: install
 	PYTHONPATH=. $(BIN)/python bench/run.py
+
+# FAISS against Milvus Lite at 10k and 100k passages, in one run (section 8 of bench/README.md).
+bench-stores: install
+	PYTHONPATH=. $(BIN)/python bench/stores.py
 
 # The LangChain peer's own environment: never a dependency of citebot.
 bench-peer-env: bench/.peer-venv/.installed

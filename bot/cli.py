@@ -19,7 +19,16 @@ import click
 from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
 from bot.render import names_sources, small_talk, small_talk_reply
 from bot.terminal import format_answer
-from embeddings import Answer, CitebotError, EmptyQuestionError, Engine, IndexNotFoundError, IndexStoreError, Progress
+from embeddings import (
+    Answer,
+    CitebotError,
+    EmptyQuestionError,
+    Engine,
+    IndexNotFoundError,
+    IndexStoreError,
+    Progress,
+    StoreUnavailableError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +80,16 @@ def _settings(**flags: object) -> Settings:
     settings = load_settings(obj["env_file"], **flags)
     level = {0: settings.log_level, 1: "INFO"}.get(obj["verbose"], "DEBUG")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # pymilvus logs every failed call with a traceback, and Milvus Lite's in-process server each call it
+    # does not implement (the client then does without); citebot reports an outage itself, in one line.
+    for noisy in ("pymilvus", "grpc"):
+        logging.getLogger(noisy).setLevel(level if level == "DEBUG" else logging.CRITICAL)
     return settings
 
 
 def _engine(settings: Settings) -> Engine:
     return Engine(
-        settings.index_dir, settings.index_settings(), settings.retrieval_settings(), cache_dir=settings.cache_dir
+        settings.index_store(), settings.index_settings(), settings.retrieval_settings(), cache_dir=settings.cache_dir
     )
 
 
@@ -106,6 +119,8 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: b
     if not paths:
         try:
             engine.inputs()
+        except StoreUnavailableError:
+            raise
         except IndexStoreError:
             paths = (DEFAULT_ARTICLE,)
 
@@ -138,9 +153,9 @@ def _build(engine: Engine, settings: Settings, build) -> None:
     if report.built:
         kept = report.documents - report.embedded
         changes = f"{report.embedded} embedded, {kept} unchanged, {report.removed} removed"
-        click.echo(f"Indexed {what} into {settings.index_dir}: {changes} ({'; '.join(report.reasons)}).")
+        click.echo(f"Indexed {what} into {engine.store.location}: {changes} ({'; '.join(report.reasons)}).")
     else:
-        click.echo(f"The index at {settings.index_dir} is up to date ({what}): nothing to do.")
+        click.echo(f"The index in {engine.store.location} is up to date ({what}): nothing to do.")
 
 
 @cli.command()

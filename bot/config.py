@@ -10,13 +10,23 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from embeddings import BACKENDS, DEFAULT_MODEL, VECTOR_INDEXES, ConfigError, IndexSettings, RetrievalSettings
+from embeddings import (
+    BACKENDS,
+    DEFAULT_MODEL,
+    VECTOR_INDEXES,
+    ConfigError,
+    IndexSettings,
+    IndexStore,
+    MilvusStore,
+    RetrievalSettings,
+)
 
 __all__ = ["DEFAULT_ARTICLE", "TELEGRAM_API", "ConfigError", "Settings", "check_telegram", "env_name", "load_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ARTICLE = PROJECT_ROOT / "data" / "article.txt"
 TELEGRAM_API = "https://api.telegram.org/bot"
+STORES = ("faiss", "milvus")
 # A token is the bot's numeric id, a colon and a 35-character secret; allow some slack in the secret.
 TOKEN_PATTERN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,64}")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -40,6 +50,11 @@ class Settings:
     top_k: int = 3
     min_confidence: float = RetrievalSettings.min_confidence
     rerank: bool = True
+    store: str = "faiss"
+    milvus_uri: str = str(PROJECT_ROOT / "data" / "milvus.db")
+    milvus_token: str = field(default="", repr=False)
+    milvus_collection: str = "citebot"
+    milvus_timeout: float = 10.0
     log_level: str = "WARNING"
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)
@@ -62,6 +77,12 @@ class Settings:
     def index_settings(self) -> IndexSettings:
         """The settings that decide what an index holds."""
         return IndexSettings(self.model, self.max_words, self.backend, self.vector_index)
+
+    def index_store(self) -> Path | IndexStore:
+        """Where the index is kept: the index directory (FAISS), or the Milvus collection."""
+        if self.store == "milvus":
+            return MilvusStore(self.milvus_uri, self.milvus_collection, self.milvus_token, self.milvus_timeout)
+        return self.index_dir
 
     def retrieval_settings(self) -> RetrievalSettings:
         """The settings that decide how answers are picked."""
@@ -117,6 +138,14 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
         raise ConfigError(f"{origin}={shown} is not a port number")
     if name == "vector_index" and value not in VECTOR_INDEXES:
         raise ConfigError(f"{origin}={shown} must be one of {', '.join(VECTOR_INDEXES)}")
+    if name == "store" and value not in STORES:
+        raise ConfigError(f"{origin}={shown} must be one of {', '.join(STORES)}")
+    if name == "milvus_collection" and (not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", value) or "__" in value):
+        raise ConfigError(f"{origin}={shown} must be letters, digits and single underscores, not starting with a digit")
+    if name == "milvus_timeout" and value <= 0:
+        raise ConfigError(f"{origin}={shown} must be more than 0 seconds")
+    if name == "milvus_uri" and not (value.endswith(".db") or urlsplit(value).scheme in ("http", "https", "tcp")):
+        raise ConfigError(f"{origin}={shown} must be a Milvus Lite file (ending in .db) or http(s)://host:port")
     if name == "backend" and value not in BACKENDS:
         raise ConfigError(f"{origin}={shown} must be one of {', '.join(BACKENDS)}")
     if name == "log_level" and str(value).upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

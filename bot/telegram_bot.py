@@ -55,7 +55,7 @@ from bot.telegram_api import (  # noqa: F401  (TokenRedactor: its old import pat
 )
 from bot.telegram_context import CitebotContext, Services
 from bot.telegram_gate import addressed_question, gate
-from embeddings import ConfigError, EmptyQuestionError, Engine
+from embeddings import ConfigError, EmptyQuestionError, Engine, StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +123,10 @@ async def log_error(update: object, context: CitebotContext) -> None:
     logger.error("handling an update from chat %s failed", chat.id if chat else None, exc_info=context.error)
     message = update.effective_message if isinstance(update, Update) else None
     if message is not None and not isinstance(context.error, TelegramError):
+        # An outage of the store (Milvus) says so and that it passes; anything else is our failure.
+        text = say.STORE_DOWN if isinstance(context.error, StoreUnavailableError) else say.OUR_FAILURE
         try:
-            await reply(message, say.plain(say.OUR_FAILURE))
+            await reply(message, say.plain(text))
         except TelegramError:
             logger.warning("could not tell chat %s about the failure", chat.id if chat else None)
 

@@ -24,6 +24,7 @@ UNKNOWN_COMMAND = "I don't know that command. /help shows how to ask."
 ADMINS_ONLY = "Thank you! Only the bot's admins can add texts; /sources lists the ones I answer from."
 ADMINS_ONLY_FORGET = "Only the bot's admins can remove texts."
 OUR_FAILURE = "Sorry, something went wrong on my side and I could not answer that."
+STORE_DOWN = "Sorry, the texts cannot be reached just now; try again in a minute."
 FORGED_BUTTON = "This button is not one of mine, so I ignore it."
 CARD_UNEDITABLE = "I cannot change that message any more; please ask again."
 

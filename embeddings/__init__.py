@@ -30,6 +30,9 @@ _EXPORTS = {
     # settings and the constants front ends check them against
     "IndexSettings": "embeddings.store",
     "RetrievalSettings": "embeddings.retrieval",
+    "IndexStore": "embeddings.stores",
+    "DirectoryStore": "embeddings.stores",
+    "MilvusStore": "embeddings.milvus_store",
     "Progress": "embeddings.encoder",
     "DEFAULT_MODEL": "embeddings.encoder",
     "BACKENDS": "embeddings.encoder",
@@ -41,6 +44,8 @@ _EXPORTS = {
     "ConfigError": "embeddings.errors",
     "IndexStoreError": "embeddings.errors",
     "IndexNotFoundError": "embeddings.errors",
+    "StoreUnavailableError": "embeddings.errors",
+    "IndexReplacedError": "embeddings.errors",
     "CorruptIndexError": "embeddings.errors",
     "StaleIndexError": "embeddings.errors",
     "IndexWriteError": "embeddings.errors",
@@ -66,6 +71,7 @@ if TYPE_CHECKING:
         EmptyQuestionError,
         EvalFileError,
         IndexNotFoundError,
+        IndexReplacedError,
         IndexStoreError,
         IndexWriteError,
         LocationError,
@@ -74,13 +80,16 @@ if TYPE_CHECKING:
         NotAnIndexError,
         SourceError,
         StaleIndexError,
+        StoreUnavailableError,
         UnsupportedModelError,
     )
     from embeddings.evaluate import EvalReport
     from embeddings.excerpts import Location, Presentation, group_nearby, touching
+    from embeddings.milvus_store import MilvusStore
     from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings
     from embeddings.sources import SUFFIXES
     from embeddings.store import VECTOR_INDEXES, Document, IndexSettings
+    from embeddings.stores import DirectoryStore, IndexStore
 
 
 def __getattr__(name: str) -> object:

@@ -5,31 +5,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from embeddings import excerpts
-from embeddings.atomic_dir import writers_turn
 from embeddings.encoder import Embedder, Progress, load_embedder
-from embeddings.errors import IndexNotFoundError, IndexStoreError, SourceError, StaleIndexError
+from embeddings.errors import (
+    IndexNotFoundError,
+    IndexReplacedError,
+    IndexStoreError,
+    SourceError,
+    StaleIndexError,
+    StoreUnavailableError,
+)
 from embeddings.excerpts import Location, Presentation
 from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
 from embeddings.sources import expand_paths, read_document
-from embeddings.store import (
-    Document,
-    Index,
-    IndexSettings,
-    build_index,
-    check_replaceable,
-    load_index,
-    read_manifest,
-    remove_abandoned_staging,
-    save_index,
-    stale_reasons,
-)
+from embeddings.store import Document, Index, IndexSettings, build_index, stale_reasons
+from embeddings.stores import REFRESH_SECONDS, DirectoryStore, IndexStore
 from embeddings.text import main_name
 
 if TYPE_CHECKING:
@@ -74,23 +71,32 @@ class CorpusInfo:
 
 
 class Engine:
-    """An index directory with the settings and the model to build and search it."""
+    """An index (a directory, or a Milvus collection) with the settings and the model to build and search it."""
 
     def __init__(
         self,
-        index_dir: Path,
+        index_dir: Path | IndexStore,
         index_settings: IndexSettings,
         retrieval: RetrievalSettings = RetrievalSettings(),
         embedder: Embedder | None = None,
         cache_dir: Path | None = None,
     ) -> None:
-        """cache_dir holds the onnx backend's model export (default: models/ beside index_dir)."""
-        self.index_dir = Path(index_dir)
+        """index_dir is a directory (the FAISS store) or any IndexStore, such as a MilvusStore. cache_dir
+        holds the onnx backend's model export (default: models/ beside index_dir)."""
+        if isinstance(index_dir, (str, Path)):
+            self.store: IndexStore = DirectoryStore(Path(index_dir))
+            self.index_dir: Path | None = Path(index_dir)
+        else:
+            self.store, self.index_dir = index_dir, None
+        if cache_dir is None and self.index_dir is None:
+            raise ValueError("an engine over a store other than a directory needs a cache_dir for the model")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.index_dir.parent / "models"
         self.index_settings = index_settings
         self.retrieval = retrieval
         self._embedder = embedder
         self._index: Index | None = None
+        self._generation: str | None = None
+        self._checked = 0.0
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()  # one build at a time; questions go on meanwhile
 
@@ -158,19 +164,19 @@ class Engine:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         """One writer at a time: the threads of this process, and other processes on the same index."""
-        with self._build_lock, writers_turn(self.index_dir):
+        with self._build_lock, self.store.writing():
             yield
 
     def _build(self, paths: list[Path], force: bool, progress: Progress | None) -> BuildReport:
         inputs = tuple(str(Path(path).resolve()) for path in paths)
-        check_replaceable(self.index_dir, inputs)  # before any work: refused builds cost nothing
+        self.store.check_writable(inputs)  # before any work: refused builds cost nothing
         documents, skipped = self._read(paths)
         if not any(d.text.strip() for d in documents):
             more = f" and {len(documents) - 1} more" if len(documents) > 1 else ""
             raise SourceError(documents[0].source, f"{documents[0].source}{more}: nothing to index, only white space")
         sources = {d.source: d.sha256 for d in documents}
         try:
-            manifest = read_manifest(self.index_dir)
+            manifest = self.store.read_manifest()
             reasons = stale_reasons(manifest, self.index_settings, sources)
         except IndexNotFoundError:
             reasons = ["there is no index yet"]
@@ -178,16 +184,16 @@ class Engine:
             reasons = [str(error)]
         if not reasons and not force:
             # A build killed after putting its index in place leaves the old one aside: clear it now too.
-            remove_abandoned_staging(self.index_dir)
+            self.store.tidy()
             counts = manifest["counts"]
             return BuildReport(False, counts["documents"], counts["passages"], [], skipped=skipped)
         previous = None if force else self._previous()
         held = {(d.source, d.sha256) for d in previous.documents} if previous else set()
         index = build_index(documents, self.embedder, self.index_settings, progress, previous)
         index = replace(index, inputs=inputs)
-        save_index(index, self.index_dir)
+        self.store.save(index)
         with self._lock:
-            self._index = index
+            self._index, self._generation = index, self.store.generation()
         embedded = sum((d.source, d.sha256) not in held for d in documents)
         removed = len({source for source, _ in held} - sources.keys())
         why = reasons or ["rebuild asked for"]
@@ -245,34 +251,49 @@ class Engine:
             if self._index is not None:
                 return self._index
         try:
-            return load_index(self.index_dir)
+            return self.store.load()
+        except StoreUnavailableError:
+            raise
         except IndexStoreError as error:
-            logger.info("not reusing the index at %s: %s", self.index_dir, error)
+            logger.info("not reusing the index in %s: %s", self.store.location, error)
             return None
 
     def inputs(self) -> list[Path]:
         """The files and folders the index was last built from."""
-        manifest = read_manifest(self.index_dir)
+        manifest = self.store.read_manifest()
         return [Path(p) for p in manifest.get("inputs") or [d["source"] for d in manifest["documents"]]]
 
     def open(self) -> Index:
-        """Load the index once.
+        """Load the index once; a store that other processes update (Milvus) is asked at most every
+        REFRESH_SECONDS whether a newer build is in place, which is then loaded instead.
 
         Raises:
             IndexNotFoundError, CorruptIndexError: as `load_index`.
             StaleIndexError: the index was built with another model.
+            StoreUnavailableError: Milvus cannot be reached (and nothing was loaded from it yet).
         """
         with self._lock:
+            if self._index is not None and time.monotonic() - self._checked >= REFRESH_SECONDS:
+                self._checked = time.monotonic()
+                try:
+                    newer = self.store.generation()
+                except StoreUnavailableError as error:
+                    newer = self._generation  # answer from what is loaded; the vectors' calls will say more
+                    logger.warning("cannot ask %s for a newer build: %s", self.store.location, error)
+                if newer != self._generation:
+                    logger.info("%s holds a newer build (%s): loading it", self.store.location, newer)
+                    self._index = None
             if self._index is None:
-                index = load_index(self.index_dir)
+                generation = self.store.generation()
+                index = self.store.load()
                 built, wanted = index.settings, self.index_settings
                 if not built.same_vectors(wanted):
                     raise StaleIndexError(
-                        f"the index at {self.index_dir} was built with the model {built.model} ({built.backend} "
-                        f"backend), the settings say {wanted.model} ({wanted.backend} backend): "
-                        f"rebuild it with `citebot index --index {self.index_dir}`"
+                        f"the index in {self.store.location} was built with the model {built.model} "
+                        f"({built.backend} backend), the settings say {wanted.model} ({wanted.backend} backend): "
+                        f"rebuild it with `{self.store.update_command}`"
                     )
-                self._index = index
+                self._index, self._generation, self._checked = index, generation, time.monotonic()
             return self._index
 
     def describe(self) -> CorpusInfo:
@@ -303,14 +324,14 @@ class Engine:
 
     def warnings(self) -> list[str]:
         """Ways the index differs from its source files on disk (it still answers from what it holds)."""
-        manifest = read_manifest(self.index_dir)
+        manifest = self.store.read_manifest()
         sources = {}
         for entry in manifest["documents"]:
             path = Path(entry["source"])
             if path.is_file():
                 sources[entry["source"]] = read_document(path).sha256
         reasons = stale_reasons(manifest, self.index_settings, sources)
-        return [f"the index is stale: {r}; update it with `citebot index --index {self.index_dir}`" for r in reasons]
+        return [f"the index is stale: {r}; update it with `{self.store.update_command}`" for r in reasons]
 
     def locate(self, quote: Quote) -> Location:
         """Where a quote of this index stands, in terms that survive rebuilds keeping its document."""
@@ -353,15 +374,32 @@ class Engine:
         from embeddings.evaluate import evaluate  # only eval pays for it
 
         write = on_result or (lambda result: None)
-        return evaluate(path, self.embedder, self.index_settings, self.retrieval, write, self.reranker)
+        if isinstance(self.store, DirectoryStore):
+            return evaluate(path, self.embedder, self.index_settings, self.retrieval, write, self.reranker)
+        scratch = self.store.scratch()  # each document goes through the store, never into the index asked
+
+        def through(index: Index) -> Index:
+            scratch.save(index)
+            return scratch.load()
+
+        try:
+            return evaluate(path, self.embedder, self.index_settings, self.retrieval, write, self.reranker, through)
+        finally:
+            scratch.drop()
 
     def ask(self, question: str, k: int = 3) -> Answer:
         """Answer question with up to k passages quoted from the index.
 
         Raises:
             EmptyQuestionError: the question has nothing to search for.
+            StoreUnavailableError: Milvus cannot be reached.
         """
-        return answer_question(self.open(), self.embedder, question, k, self.retrieval, self.reranker)
+        try:
+            return answer_question(self.open(), self.embedder, question, k, self.retrieval, self.reranker)
+        except IndexReplacedError:
+            with self._lock:
+                self._index = None  # the build it read was replaced and dropped: read the newest
+            return answer_question(self.open(), self.embedder, question, k, self.retrieval, self.reranker)
 
 
 def _existing(inputs: list[Path]) -> list[Path]:

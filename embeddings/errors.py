@@ -2,8 +2,11 @@
 
     CitebotError
     ├── ConfigError                 a setting has a value citebot cannot use
-    ├── IndexStoreError             an index directory cannot be used; the message says what fixes it
+    ├── IndexStoreError             an index (directory or Milvus collection) cannot be used; the message says
+    │   │                           what fixes it
     │   ├── IndexNotFoundError      there is no index at the directory
+    │   ├── StoreUnavailableError   Milvus cannot be reached or did not answer in time
+    │   ├── IndexReplacedError      the build being read was replaced and removed meanwhile (read again)
     │   ├── CorruptIndexError       a file of the index is missing, truncated or altered
     │   ├── StaleIndexError         built with other settings or from other versions of its sources
     │   └── IndexWriteError         could not be written (full disk, no permission); the old index is whole
@@ -46,6 +49,17 @@ class IndexStoreError(CitebotError):
 
 class IndexNotFoundError(IndexStoreError):
     """There is no index at the directory."""
+
+
+class StoreUnavailableError(IndexStoreError, ConnectionError):
+    """Milvus cannot be reached, refused the connection or did not answer within the timeout."""
+
+    def for_user(self) -> str:
+        return "the texts cannot be reached just now; try again in a minute"
+
+
+class IndexReplacedError(IndexStoreError):
+    """The build being read was replaced by a newer one and removed meanwhile; reading again finds the newer."""
 
 
 class CorruptIndexError(IndexStoreError):

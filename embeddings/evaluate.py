@@ -77,6 +77,7 @@ def evaluate(
     retrieval: RetrievalSettings = RetrievalSettings(),
     on_result: Callable[[dict], None] = lambda result: None,
     reranker: Reranker | None = None,
+    through: Callable[[Index], Index] | None = None,
 ) -> EvalReport:
     """Index each document of path on its own, ask its questions and score the answers.
 
@@ -86,6 +87,8 @@ def evaluate(
         index_settings: chunking settings for the per-document indexes.
         retrieval: scoring settings.
         on_result: called with each question's result, the answer's JSON plus doc_id, q and hit_rank.
+        through: stores each document's index and gives it back as read from the store (Milvus), so that
+            the figures are the store's; by default the in-memory FAISS index is asked.
     """
     ranks, highlight_hits, words, abstained_yes, abstained_no, leads, emphasised = [], [], [], [], [], [], []
     documents = verbatim_errors = 0
@@ -93,6 +96,8 @@ def evaluate(
         documents += 1
         text = record["text"]
         index = index_record(record, embedder, index_settings)
+        if through is not None:
+            index = through(index)
         for question in record["questions"]:
             answer = answer_question(index, embedder, question["q"], K, retrieval, reranker)
             answers = [normalize(a) for a in question["answers"]]

@@ -189,11 +189,16 @@ def build_index(
     dimension = fresh.shape[1] if texts else (previous.dimension if kept else embedder.dimension)
     vectors = np.concatenate(vector_blocks) if parts else np.zeros((0, dimension), np.float32)
     index = vector_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.vector_index)
-    lexical = LexicalIndex.build(
-        [documents[d].layout().search_text(s, e, p, WORD_SEARCH_HEADINGS) for d, s, e, p, *_ in passages]
-    )
+    lexical = lexical_index(documents, passages)
     built = replace(settings, vector_index=describe_vector_index(index)["type"])
     return Index(built, vectors.shape[1], documents, sentences, passages, index, lexical)
+
+
+def lexical_index(documents: list[Document], passages: np.ndarray) -> LexicalIndex:
+    """BM25 over the passages as word search reads them (see Layout.search_text)."""
+    return LexicalIndex.build(
+        [documents[d].layout().search_text(s, e, p, WORD_SEARCH_HEADINGS) for d, s, e, p, *_ in passages]
+    )
 
 
 def vector_index(vectors: np.ndarray, kind: str = "auto") -> faiss.Index:
@@ -298,12 +303,7 @@ def _load(directory: Path) -> Index:
     manifest = read_manifest(directory)
     for name, expected in manifest["files"].items():
         _verify(directory, name, expected)
-    model, faiss_record = manifest["model"], manifest["faiss"]
-    chunking = manifest["chunking"]
-    settings = IndexSettings(
-        model["name"], chunking["max_words"], model["backend"], faiss_record["type"], chunking.get("chunker", 0)
-    )
-    dimension = manifest["model"]["dimension"]
+    settings, dimension, faiss_record = settings_of(manifest), manifest["model"]["dimension"], manifest["faiss"]
     documents = [Document(**json.loads(line)) for line in _read_text(directory, "documents.jsonl").splitlines()]
     sentences = _load_array(directory, "sentences.npy", 4)
     passages = _load_array(directory, "passages.npy", 6)
@@ -326,10 +326,20 @@ def read_manifest(directory: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CorruptIndexError(f"{path} cannot be read ({error}); {_rebuild(directory)}") from error
+    return checked_manifest(manifest, str(path), _rebuild(directory))
+
+
+def checked_manifest(manifest: object, where: str, rebuild: str) -> dict:
+    """manifest, once it is known to be of this format and to hold every field an index needs.
+
+    Raises:
+        StaleIndexError: another format.
+        CorruptIndexError: a field is missing.
+    """
     found = manifest.get("format") if isinstance(manifest, dict) else None
     if found != FORMAT_VERSION:
         raise StaleIndexError(
-            f"{path} has index format {found!r}, this citebot reads format {FORMAT_VERSION}; {_rebuild(directory)}"
+            f"{where} has index format {found!r}, this citebot reads format {FORMAT_VERSION}; {rebuild}"
         )
     try:
         manifest["model"]["name"], manifest["model"]["dimension"], manifest["model"]["backend"]
@@ -338,8 +348,16 @@ def read_manifest(directory: Path) -> dict:
         {name: (f["bytes"], f["sha256"]) for name, f in manifest["files"].items()}
         manifest["counts"]["documents"], manifest["counts"]["passages"]
     except (KeyError, TypeError, AttributeError) as error:
-        raise CorruptIndexError(f"{path} is malformed (no {error}); {_rebuild(directory)}") from error
+        raise CorruptIndexError(f"{where} is malformed (no {error}); {rebuild}") from error
     return manifest
+
+
+def settings_of(manifest: dict) -> IndexSettings:
+    """The settings an index was built with, from its manifest."""
+    model, chunking = manifest["model"], manifest["chunking"]
+    return IndexSettings(
+        model["name"], chunking["max_words"], model["backend"], manifest["faiss"]["type"], chunking.get("chunker", 0)
+    )
 
 
 def stale_reasons(manifest: dict, settings: IndexSettings, sources: dict[str, str]) -> list[str]:
@@ -386,11 +404,21 @@ def _write(index: Index, directory: Path) -> None:
         for path in sorted(directory.rglob("*"))
         if path.is_file()
     }
-    manifest = {
+    manifest = manifest_of(index, describe_vector_index(index.vectors), files)
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def manifest_of(index: Index, vectors: dict, files: dict) -> dict:
+    """The manifest of index, whichever store keeps it: vectors describes its vector index, files its files."""
+    return {
         "format": FORMAT_VERSION,
         "model": {"name": index.settings.model, "backend": index.settings.backend, "dimension": index.dimension},
         "chunking": {"max_words": index.settings.max_words, "chunker": CHUNKER_VERSION},
-        "faiss": describe_vector_index(index.vectors),
+        "faiss": vectors,
         "counts": {
             "documents": len(index.documents), "sentences": len(index.sentences), "passages": len(index.passages)
         },
@@ -398,11 +426,6 @@ def _write(index: Index, directory: Path) -> None:
         "documents": [{"source": d.source, "sha256": d.sha256, "chars": len(d.text)} for d in index.documents],
         "files": files,
     }
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-    for path in directory.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
 
 
 def _sha256_file(path: Path) -> str:

@@ -5,9 +5,10 @@ import embeddings
 PUBLIC = {
     "Engine", "BuildReport", "CorpusInfo", "DocumentInfo", "EvalReport",
     "Answer", "Quote", "Highlight", "Location", "Presentation", "Document", "group_nearby", "touching",
-    "IndexSettings", "RetrievalSettings", "Progress",
+    "IndexSettings", "RetrievalSettings", "Progress", "IndexStore", "DirectoryStore", "MilvusStore",
     "DEFAULT_MODEL", "BACKENDS", "VECTOR_INDEXES", "SUFFIXES", "MAX_QUESTION_CHARS",
-    "CitebotError", "ConfigError", "IndexStoreError", "IndexNotFoundError", "CorruptIndexError",
+    "CitebotError", "ConfigError", "IndexStoreError", "IndexNotFoundError", "StoreUnavailableError", "IndexReplacedError",
+    "CorruptIndexError",
     "StaleIndexError", "IndexWriteError", "NotAnIndexError", "SourceError", "EmptyQuestionError",
     "ModelError", "ModelNotFoundError", "UnsupportedModelError", "LocationError", "EvalFileError",
 }
