@@ -11,9 +11,11 @@ where the alias points at most every REFRESH_SECONDS and load the new generation
 finds its generation dropped (builds came faster than that) reads the question again from the newest.
 
 Word search (BM25) stays citebot's own, built from the passages when a reader loads the index, rather
-than Milvus's BM25 function: the two stores then score every question exactly alike (eval parity by
-construction), where Milvus's analyzer splits and stems words its own way. The cost is the reader's
-memory and load time for the BM25 index, which is what bounds a reader at tens of millions of passages.
+than Milvus's BM25 function, by measurement (bench/milvus_bm25.py, words alone, per-document indexes):
+SQuAD dev hit@1 0.843 with citebot's against 0.810 with Milvus's standard analyzer, chat_dev 0.383 against
+0.417 (60 questions), the article 9 against 8 of 10; 0.15 ms a question against 9 ms in Milvus Lite. And
+the two stores then score every question exactly alike. The cost is the reader's memory and load time
+for the BM25 index, which is what bounds a reader at tens of millions of passages.
 """
 
 from __future__ import annotations

@@ -85,8 +85,10 @@ class RunningBot:
         self.stop()
 
 
-def citebot_telegram(server: FakeBotApi, workdir: Path, index_dir: Path, *args: str) -> subprocess.Popen:
-    """`citebot -vv telegram ARGS` as a process against server, with no settings but these."""
+def citebot_telegram(
+    server: FakeBotApi, workdir: Path, index_dir: Path, *args: str, settings: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """`citebot -vv telegram ARGS` as a process against server, with no settings but these (and settings)."""
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -94,6 +96,7 @@ def citebot_telegram(server: FakeBotApi, workdir: Path, index_dir: Path, *args: 
         "CITEBOT_INDEX_DIR": str(index_dir),
         "CITEBOT_TELEGRAM_POLL_TIMEOUT": "1",
         "CITEBOT_TELEGRAM_STATE_DIR": str(workdir / "state"),
+        **(settings or {}),
     }
     return subprocess.Popen(
         [str(Path(sys.executable).parent / "citebot"), "-vv", "telegram", *args],

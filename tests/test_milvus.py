@@ -194,3 +194,34 @@ def test_a_bad_uri_is_refused_at_start_with_one_line(run, tmp_path):
     assert malformed.exit_code != 0 and "must be a Milvus Lite file (ending in .db) or http(s)://host:port" in (
         malformed.output
     )
+
+
+def test_two_bots_answer_from_one_collection_and_an_update_reaches_both_without_a_restart(server, tmp_path):
+    from tests.fake_bot_api import FakeBotApi
+    from tests.telegram_harness import citebot_telegram
+
+    milvus = {"CITEBOT_STORE": "milvus", "CITEBOT_MILVUS_URI": server.uri}
+    environment = {**{k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}, **milvus}
+    citebot = str(Path(sys.executable).parent / "citebot")
+    subprocess.run([citebot, "index", str(ARTICLE)], env=environment, cwd=tmp_path, check=True, capture_output=True)
+    apis = [FakeBotApi().start() for _ in range(2)]
+    bots = []
+    try:
+        for number, api in enumerate(apis):
+            (tmp_path / f"bot{number}").mkdir()
+            bots.append(citebot_telegram(api, tmp_path / f"bot{number}", tmp_path / "unused", settings=milvus))
+        for api in apis:
+            [reply] = api.wait_for_replies(api.send(101, QUESTION), timeout=120)
+            assert "New START" in reply.text
+        subprocess.run([citebot, "index", str(EVERYDAY / "history.txt")], env=environment, cwd=tmp_path,
+                       check=True, capture_output=True)
+        time.sleep(REFRESH_SECONDS + 1)
+        for api in apis:
+            [reply] = api.wait_for_replies(api.send(102, "When was the stone bridge across the Lena built?"))
+            assert "between 1821 and 1826" in reply.bold[0]
+    finally:
+        for bot in bots:
+            bot.kill()
+            bot.communicate(timeout=30)
+        for api in apis:
+            api.stop()
