@@ -27,6 +27,7 @@ import json
 import logging
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
@@ -51,6 +52,8 @@ TIMEOUT_SECONDS = 10.0
 # Rows a call inserts or fetches at most, and characters a text chunk holds (a VARCHAR holds 65,535 bytes).
 BATCH = 1000
 CHUNK_CHARS = 16_000
+# Vectors a reader keeps after fetching them (about 150 MB at 384 dimensions).
+CACHED_VECTORS = 100_000
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 _GENERATION = re.compile(r"__g(\d+)$")
 
@@ -62,10 +65,17 @@ def _milvus_errors() -> tuple[type[BaseException], ...]:
 
 
 class MilvusVectors:
-    """A generation's vectors in Milvus, searched and fetched the way the FAISS index is (same calls)."""
+    """A generation's vectors in Milvus, searched and fetched the way the FAISS index is (same calls).
+
+    A generation never changes, so the vectors fetched are kept, up to CACHED_VECTORS of them, the least
+    recently used dropped first: fetching is most of a question's cost (the fused first stage reads the
+    vectors of every candidate passage's sentences), and questions about one text share candidates.
+    """
 
     def __init__(self, store: MilvusStore, collection: str, dimension: int, count: int) -> None:
         self.store, self.collection, self.d, self.ntotal = store, collection, dimension, count
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k nearest sentence rows of each query and their inner products (-1 where there are fewer)."""
@@ -83,14 +93,23 @@ class MilvusVectors:
     def reconstruct_batch(self, ids: np.ndarray) -> np.ndarray:
         """The vectors of sentence rows ids, in that order."""
         wanted = [int(i) for i in ids]
-        found: dict[int, list[float]] = {}
-        for start in range(0, len(wanted), BATCH):
-            rows = self.store.call("query", self.collection, ids=wanted[start : start + BATCH],
+        with self._cache_lock:
+            found = {i: self._cache[i] for i in wanted if i in self._cache}
+            for i in found:
+                self._cache.move_to_end(i)
+        fetch = [i for i in dict.fromkeys(wanted) if i not in found]
+        for start in range(0, len(fetch), BATCH):
+            rows = self.store.call("query", self.collection, ids=fetch[start : start + BATCH],
                                    output_fields=["vector"])
-            found.update((int(row["id"]), row["vector"]) for row in rows)
+            found.update((int(row["id"]), np.asarray(row["vector"], dtype=np.float32)) for row in rows)
         missing = [i for i in wanted if i not in found]
         if missing:
             raise CorruptIndexError(f"{self.store.location} lacks the vectors of rows {missing[:5]}; rebuild it")
+        with self._cache_lock:
+            for i in fetch:
+                self._cache[i] = found[i]
+            while len(self._cache) > CACHED_VECTORS:
+                self._cache.popitem(last=False)
         return np.array([found[i] for i in wanted], dtype=np.float32).reshape(len(wanted), self.d)
 
     def reconstruct_n(self, first: int, count: int) -> np.ndarray:
