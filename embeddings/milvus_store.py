@@ -33,7 +33,13 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
-from embeddings.errors import CorruptIndexError, IndexNotFoundError, IndexReplacedError, StoreUnavailableError
+from embeddings.errors import (
+    CorruptIndexError,
+    IndexNotFoundError,
+    IndexReplacedError,
+    IndexWriteError,
+    StoreUnavailableError,
+)
 from embeddings.store import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
@@ -54,6 +60,8 @@ BATCH = 1000
 CHUNK_CHARS = 16_000
 # Vectors a reader keeps after fetching them (about 150 MB at 384 dimensions).
 CACHED_VECTORS = 100_000
+# A property of every collection citebot writes: the proof it needs before it drops one.
+OWN = {"citebot": "index generation"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
 _GENERATION = re.compile(r"__g(\d+)$")
 
@@ -221,15 +229,18 @@ class MilvusStore:
         number = int(_GENERATION.search(current).group(1)) + 1 if current and _GENERATION.search(current) else 1
         target = f"{self.collection}__g{number}"
         for stale in (target, f"{target}__rows"):  # left by a build that died before moving the alias
-            if self.call("has_collection", stale):
-                self.call("drop_collection", stale)
+            if self.call("has_collection", stale) and not self._drop_own(stale):
+                raise IndexWriteError(
+                    f"Milvus collection {stale} is not one citebot wrote; citebot will not replace it: rename "
+                    "it, or set CITEBOT_MILVUS_COLLECTION to another name"
+                )
         schema = client.create_schema(auto_id=False)
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=index.dimension)
         params = client.prepare_index_params()
         params.add_index("vector", index_type="HNSW", metric_type="IP",
                          params={"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION})
-        self.call("create_collection", target, schema=schema, index_params=params)
+        self.call("create_collection", target, schema=schema, index_params=params, properties=OWN)
         vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal) if index.vectors.ntotal else []
         for start in range(0, len(vectors), BATCH):
             rows = [{"id": start + i, "vector": v.tolist()} for i, v in enumerate(vectors[start : start + BATCH])]
@@ -261,7 +272,7 @@ class MilvusStore:
             self.call("drop_alias", self.collection)
         for name in self.call("list_collections"):
             if re.fullmatch(rf"{re.escape(self.collection)}__g\d+(__rows)?", name):
-                self.call("drop_collection", name)
+                self._drop_own(name)
 
     # -- the parts -----------------------------------------------------------------------------------
 
@@ -291,7 +302,7 @@ class MilvusStore:
         schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
         params = client.prepare_index_params()
         params.add_index("unused", index_type="FLAT", metric_type="L2")
-        self.call("create_collection", name, schema=schema, index_params=params)
+        self.call("create_collection", name, schema=schema, index_params=params, properties=OWN)
         # Row 0 says where each text's chunks are (first row id, count), so that a reader fetches them by id
         # in batches, however many there are (a query by filter returns at most 16,384 rows).
         rows, where = [], {}
@@ -330,7 +341,15 @@ class MilvusStore:
         for name in self.call("list_collections"):
             found = re.fullmatch(rf"{re.escape(self.collection)}__g(\d+)(__rows)?", name)
             if found and int(found.group(1)) < keep:
-                self.call("drop_collection", name)
+                self._drop_own(name)
+
+    def _drop_own(self, name: str) -> bool:
+        """Drop collection name if citebot wrote it (a property says so); else leave it and say so."""
+        if self.call("describe_collection", name).get("properties", {}).get("citebot") != OWN["citebot"]:
+            logger.warning("Milvus collection %s is named like citebot's but is not its own; it is left alone", name)
+            return False
+        self.call("drop_collection", name)
+        return True
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from embeddings import DEFAULT_MODEL, Engine, IndexSettings, MilvusStore, StoreUnavailableError
+from embeddings import DEFAULT_MODEL, Engine, IndexSettings, IndexWriteError, MilvusStore, StoreUnavailableError
 from embeddings.stores import REFRESH_SECONDS
 
 from .conftest import ARTICLE
@@ -229,3 +229,15 @@ def test_two_bots_answer_from_one_collection_and_an_update_reaches_both_without_
             bot.communicate(timeout=30)
         for api in apis:
             api.stop()
+
+
+def test_a_collection_citebot_did_not_write_is_never_dropped(tmp_path, real_embedder):
+    store = MilvusStore(str(tmp_path / "shared.db"), "citebot")
+    client = store.client()
+    client.create_collection("citebot__g1", dimension=4)  # someone else's, named like a generation
+    client.insert("citebot__g1", [{"id": 1, "vector": [0.1, 0.2, 0.3, 0.4]}])
+    engine = Engine(store, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder,
+                    cache_dir=Path(__file__).parents[1] / "data" / "models")
+    with pytest.raises(IndexWriteError, match="citebot__g1 is not one citebot wrote"):
+        engine.build([ARTICLE])
+    assert client.has_collection("citebot__g1") and client.query("citebot__g1", ids=[1])
