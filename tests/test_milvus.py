@@ -96,6 +96,17 @@ def test_the_article_indexed_in_a_lite_file_answers_as_the_faiss_index_does(run,
     asked = run("ask", QUESTION, "--json", **milvus)
     assert asked.exit_code == 0, asked.output
     assert json.loads(asked.stdout) == article_engine.ask(QUESTION, 3).to_dict()
+    # The places cards offer (wider, whole paragraph, next match) come out the same from either store.
+    milvus_engine = engine_on(str(tmp_path / "citebot.db"), article_engine.embedder)
+    assert places(milvus_engine) == places(article_engine)
+
+
+def places(engine: Engine) -> tuple:
+    """What a card shows and offers for QUESTION: 8 passages, a wider quote, the whole paragraph, /about."""
+    answer = engine.ask(QUESTION, 8)
+    where = engine.locate(answer.passages[0])
+    wider, whole = engine.quote_at(engine.widen(where, 1, 1)), engine.quotes_at(engine.whole_paragraph(where))
+    return answer.to_dict(), wider, whole, engine.describe().documents[0].paragraphs
 
 
 def test_updates_are_incremental_and_a_reader_follows_them_without_a_restart(server, tmp_path, real_embedder):
