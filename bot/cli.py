@@ -80,10 +80,8 @@ def _settings(**flags: object) -> Settings:
     settings = load_settings(obj["env_file"], **flags)
     level = {0: settings.log_level, 1: "INFO"}.get(obj["verbose"], "DEBUG")
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    # pymilvus logs every failed call with a traceback, and Milvus Lite's in-process server each call it
-    # does not implement (the client then does without); citebot reports an outage itself, in one line.
-    for noisy in ("pymilvus", "grpc"):
-        logging.getLogger(noisy).setLevel(level if level == "DEBUG" else logging.CRITICAL)
+    # Milvus Lite's in-process server logs each call it does not implement (the client does without).
+    logging.getLogger("grpc").setLevel(level if level == "DEBUG" else logging.CRITICAL)
     return settings
 
 

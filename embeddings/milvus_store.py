@@ -208,6 +208,8 @@ class MilvusStore:
 
     def load(self) -> Index:
         current = self._current()
+        for name in (current, f"{current}__rows"):  # a restarted server may hold them released
+            self.call("load_collection", name)
         manifest = self._manifest(current)
         documents = [Document(**json.loads(line)) for line in self._blob(current, "documents").splitlines()]
         sentences = _array(self._blob(current, "sentences"), 4)
