@@ -64,6 +64,9 @@ def main(paths: list[Path]) -> None:
           f"veto (citebot uses {chosen.min_rerank_logit}):")
     table(reranked, lambda rows, veto: (rows[:, 0] < chosen.min_confidence) | (rows[:, 1] < veto),
           [(f"{veto:.1f}", veto) for veto in (-99.0, -6.0, -5.0, -4.0, -3.0, -2.0, 0.0)])
+    print("\nBoth thresholds together (confidence under the first, or logit under the second):")
+    grid = [(f"{c:.2f}/{v:.0f}", (c, v)) for c in (0.30, 0.35, 0.40) for v in (-6.0, -5.0, -4.0, -3.0, -2.0)]
+    table(reranked, lambda rows, cv: (rows[:, 0] < cv[0]) | (rows[:, 1] < cv[1]), grid)
     print("\nThe reranker's logit alone as the confidence:")
     table(reranked, lambda rows, threshold: rows[:, 1] < threshold,
           [(f"{t:.1f}", t) for t in np.arange(-4.0, 2.01, 1.0)])

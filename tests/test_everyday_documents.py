@@ -79,7 +79,7 @@ def test_the_answer_is_first_with_its_place_and_is_the_one_emphasised_sentence(
 
 @pytest.mark.model
 def test_the_cli_names_file_and_heading_and_shows_no_markup(everyday_engine):
-    result = CliRunner().invoke(cli, ["ask", "what sugar goes in the bread", "--index", str(everyday_engine.index_dir)])
+    result = CliRunner().invoke(cli, ["ask", "How much brown sugar do I need?", "--index", str(everyday_engine.index_dir)])
     assert result.exit_code == 0, result.output
     assert "banana-bread.md · Banana bread › Ingredients · ¶ 4" in result.output
     # Unstyled output marks the answer with ** itself; the file's own ** around "soft brown sugar" are gone.
