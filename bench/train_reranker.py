@@ -1,5 +1,5 @@
 """Train citebot's answer reranker: a cross-encoder that reads (question, sentence) and scores whether the
-sentence answers the question. `make reranker` runs it in two phases; nothing at run time needs torch or
+sentence answers the question. `make reranker` runs it in three phases; nothing at run time needs torch or
 this script.
 
     phase 1 (--stage train): all-MiniLM-L6-v2 (the bundled embedder's weights) with a one-logit head, on
@@ -7,18 +7,21 @@ this script.
             each question with its answering sentence and three that do not answer it: another sentence
             of its paragraph, the article's sentence sharing most words with it, and a sentence of
             another article.
-    phase 2 (--mining dense --init the phase-1 model): questions from the other end of the same
+    phase 2 (--stage train --mining dense --init the phase-1 model): questions from the other end of the same
             shuffle, so new to the model, each with the negatives that fool citebot's embedder: the
             article's nearest sentence by cosine, the one sharing most words, and the nearest sentence of
             any other article (a related-sounding sentence that does not answer, as off-topic questions
-            find). Then export and measure.
+            find).
+    phase 3 (--mining dense --init the phase-2 model --offset 17600 --reworded 0.7): the same on the next
+            questions of the shuffle, more of them reworded, at a lower learning rate. Then export and
+            measure.
 
-In both, sentences are cut by citebot's own splitter, as at run time, and half of the questions are
-reworded the way people chat (words shared with the answer dropped, lower case, no question mark, a
+In every phase, sentences are cut by citebot's own splitter, as at run time, and half of the questions (70% in
+phase 3) are reworded the way people chat (words shared with the answer dropped, lower case, no question mark, a
 typo), so that the model learns meaning, not overlap. Loss: binary cross-entropy on each pair + softmax
 cross-entropy over each group (ranking), AdamW, linear warm-up and decay. Export: ONNX, then int8 (dynamic
 quantisation of MatMul and the embedding lookups), with the tokenizer, into data/reranker/; its manifest
-records the data's md5, both phases' recipes, the file's sha256 and the dev-set figures.
+records the data's md5, every phase's recipe, the file's sha256 and the dev-set figures.
 """
 
 from __future__ import annotations
@@ -77,7 +80,9 @@ def chat_style(question: str, answer_sentence: str, rng: random.Random) -> str:
     return text or question
 
 
-def build_pairs(questions: int, seed: int, mining: str = "lexical") -> list[tuple[str, str, str, str, str]]:
+def build_pairs(
+    questions: int, seed: int, mining: str = "lexical", offset: int = 0, reworded: float = 0.5
+) -> list[tuple[str, str, str, str, str]]:
     """Groups (question, positive, negative, negative, negative).
 
     mining "lexical" (the first phase) takes the first questions of the shuffled set; its negatives are a
@@ -109,7 +114,7 @@ def build_pairs(questions: int, seed: int, mining: str = "lexical") -> list[tupl
     everything = [(a, item) for a, (_, _, items) in enumerate(articles) for item in items]
     rng.shuffle(everything)
     if mining == "dense":
-        everything = everything[::-1][: questions * 11 // 10]
+        everything = everything[::-1][offset : offset + questions * 11 // 10]
         nearest = dense_neighbours(articles, everything)
     groups = []
     idf_cache: dict[int, tuple[list[set[str]], dict[str, float]]] = {}
@@ -133,7 +138,7 @@ def build_pairs(questions: int, seed: int, mining: str = "lexical") -> list[tupl
         if not same or not ranked:
             continue
         near = next((i for i in ranked[:5] if i not in same[:1]), ranked[0])
-        shown = chat_style(question, sentences[positive], rng) if rng.random() < 0.5 else question
+        shown = chat_style(question, sentences[positive], rng) if rng.random() < reworded else question
         if mining == "dense":
             in_article, elsewhere = nearest[(a, question)]
             closest = next((i for i in in_article if i != positive and not answers(i)), None)
@@ -231,7 +236,7 @@ def train(groups, args) -> Path:
             if step % 50 == 0 or step == steps:
                 rate = step * len(chunk) * per_group / (time.time() - started)
                 print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.4f} {rate:.1f} pairs/s", flush=True)
-    target = WORK / ("torch-dense" if args.mining == "dense" else "torch")
+    target = WORK / ("torch" if args.mining == "lexical" else f"torch-dense-{args.offset}")
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
@@ -311,6 +316,9 @@ def main() -> None:
     parser.add_argument("--mining", choices=["lexical", "dense"], default="lexical",
                         help="how negatives are chosen (see build_pairs); dense is the second phase")
     parser.add_argument("--init", type=Path, help="start from this trained model (the first phase's)")
+    parser.add_argument("--offset", type=int, default=0,
+                        help="with dense mining: skip this many questions at the end of the shuffle (a later phase)")
+    parser.add_argument("--reworded", type=float, default=0.5, help="share of questions reworded the chat way")
     args = parser.parse_args()
     if not TRAIN.is_file():
         sys.exit(f"{TRAIN} is missing: `make reranker` needs ../shared/train (SQuAD v1.1 train)")
@@ -323,18 +331,18 @@ def main() -> None:
                  "the article, nearest by the embedder in any other article); questions not seen by phase 1",
     }
     recipe |= {"group": groups_are[args.mining], "loss": "BCE per pair + softmax CE per group",
-               "chat_style_rewording": "half of the questions"}
+               "chat_style_rewording": f"{args.reworded:.0%} of the questions"}
     if args.init:
-        # The recipe of the model this phase starts from: the first phase's run wrote it beside the model
-        # (make reranker runs both); the model committed before phases existed has it in its manifest.
+        # The recipe of the model this phase starts from: a first phase's run (--stage train) wrote it beside
+        # the model; an exported one has it in its manifest.
         first = WORK / "recipe.json"
         source = first if first.is_file() else OUT / "manifest.json"
         if source.is_file():
             recorded = json.loads(source.read_text(encoding="utf-8"))
-            recipe["first_phase"] = recorded.get("recipe", recorded)
+            recipe["previous_phase"] = recorded.get("recipe", recorded)
     if args.stage in ("all", "train"):
         started = time.time()
-        groups = build_pairs(args.questions, args.seed, args.mining)
+        groups = build_pairs(args.questions, args.seed, args.mining, args.offset, args.reworded)
         print(f"{len(groups)} groups ({len(groups) * 4} pairs) in {time.time() - started:.0f} s", flush=True)
         for g in groups[:3]:
             print(" |", g[0], "->", g[1][:100], flush=True)
@@ -345,7 +353,7 @@ def main() -> None:
             (WORK / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
             return
     elif args.stage == "export":
-        trained = WORK / ("torch-dense" if args.mining == "dense" else "torch")
+        trained = WORK / ("torch" if args.mining == "lexical" else f"torch-dense-{args.offset}")
     if args.stage != "metrics":
         export(trained, args, recipe)
     metrics()

@@ -108,7 +108,7 @@ def test_an_unanswerable_question_explains_itself_and_offers_terms_of_the_text(b
                     card.text)
     [nearest] = card.shown.quotes
     terms = [label for label in card.buttons() if label not in ("◀ wider", "wider ▶", "whole paragraph", "next match")]
-    assert 2 <= len(terms) <= 3 and all(term in article_text for term in terms)
+    assert 1 <= len(terms) <= 3 and all(term in article_text for term in terms)
     assert "tap one to see where" in card.text
     press(api, card, terms[0])
     assert card.text.startswith(f"“{terms[0]}”\n")
