@@ -106,11 +106,10 @@ def quote_at(index: Index, location: Location) -> Quote:
         LocationError: the document is not in index, or has no such sentences.
     """
     doc_id, rows = _resolve(index, location)
-    document = index.documents[doc_id]
     _, start, _, paragraph = rows[location.first]
     end = rows[location.last][2]
     highlight = Highlight(int(rows[location.highlight][1]), int(rows[location.highlight][2]))
-    return quote_of(document, start, end, paragraph, 0.0, highlight)
+    return quote_of(index, doc_id, start, end, paragraph, 0.0, highlight)
 
 
 def quotes_at(index: Index, location: Location) -> list[Quote]:
@@ -121,7 +120,6 @@ def quotes_at(index: Index, location: Location) -> list[Quote]:
         LocationError: as `quote_at`.
     """
     doc_id, rows = _resolve(index, location)
-    document = index.documents[doc_id]
     quotes = []
     first = location.first
     for last in range(location.first, location.last + 1):
@@ -130,7 +128,7 @@ def quotes_at(index: Index, location: Location) -> list[Quote]:
         start, end, paragraph = int(rows[first][1]), int(rows[last][2]), int(rows[first][3])
         held = first <= location.highlight <= last
         span = (int(rows[location.highlight][1]), int(rows[location.highlight][2])) if held else (start, start)
-        quotes.append(quote_of(document, start, end, paragraph, 0.0, Highlight(*span)))
+        quotes.append(quote_of(index, doc_id, start, end, paragraph, 0.0, Highlight(*span)))
         first = last + 1
     return quotes
 

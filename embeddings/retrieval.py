@@ -11,7 +11,7 @@ from embeddings.encoder import Embedder
 from embeddings.errors import EmptyQuestionError
 from embeddings.lexical import tokenize
 from embeddings.reranker import Reranker
-from embeddings.store import Document, Index
+from embeddings.store import Index
 from embeddings.structure import WORD_SEARCH_HEADINGS, visible
 
 MAX_QUESTION_CHARS = 1000
@@ -94,10 +94,13 @@ class Quote:
         return visible(text) if self.format == "markdown" else text
 
 
-def quote_of(document: Document, start: int, end: int, paragraph: int, score: float, highlight: Highlight) -> Quote:
-    """The quote of document[start:end], in unit number paragraph."""
+def quote_of(
+    index: Index, doc_id: int, start: int, end: int, paragraph: int, score: float, highlight: Highlight
+) -> Quote:
+    """The quote of document doc_id's text[start:end], in unit number paragraph."""
+    document = index.documents[int(doc_id)]
     start, end, paragraph = int(start), int(end), int(paragraph)
-    section = document.layout().section(paragraph)
+    section = index.layout(int(doc_id)).section(paragraph)
     return Quote(document.text[start:end], start, end, paragraph, score, highlight, document.source, section,
                  document.format)
 
@@ -301,7 +304,6 @@ def _quote(
     """The quote of sentences first..last, and the share of the question's terms its highlight holds."""
     doc, start, _, paragraph = index.sentences[first]
     end = index.sentences[last][2]
-    document = index.documents[doc]
     total_idf = term_idf.sum()
 
     coverage = {}
@@ -315,4 +317,4 @@ def _quote(
     else:
         best = max(coverage, key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage[s])
     highlight = Highlight(int(index.sentences[best][1]), int(index.sentences[best][2]))
-    return quote_of(document, start, end, paragraph, round(score, 4), highlight), coverage[best]
+    return quote_of(index, doc, start, end, paragraph, round(score, 4), highlight), coverage[best]

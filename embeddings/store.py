@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import faiss
@@ -116,6 +116,8 @@ class Index:
     vectors: faiss.Index
     lexical: LexicalIndex
     inputs: tuple[str, ...] = ()  # the files and folders it was built from, as given
+    # Each document's layout, made on first use: questions read a few documents' layouts each.
+    _layouts: dict[int, Layout] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def sentence_range(self, doc_id: int) -> tuple[int, int]:
         """The [first, end) sentence rows of a document: rows are grouped by document in order."""
@@ -127,9 +129,17 @@ class Index:
         first, end = self.sentence_range(doc_id)
         return self.sentences[first:end]
 
+    def layout(self, doc_id: int) -> Layout:
+        """A document's units and headings (see embeddings.structure)."""
+        found = self._layouts.get(doc_id)
+        if found is None:
+            document = self.documents[doc_id]
+            found = self._layouts[doc_id] = Layout(document.text, document.format)
+        return found
+
     def search_text(self, doc_id: int, start: int, end: int, paragraph: int, headings: int | None = None) -> str:
         """What search reads of a span of a document (see Layout.search_text)."""
-        return self.documents[doc_id].layout().search_text(int(start), int(end), int(paragraph), headings)
+        return self.layout(int(doc_id)).search_text(int(start), int(end), int(paragraph), headings)
 
 
 def sha256_text(text: str) -> str:

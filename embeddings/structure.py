@@ -109,6 +109,7 @@ def markdown_units(text: str) -> list[Unit]:
     units: list[Unit] = []
     columns: list[str] = []
     row: list[str] = []
+    row_line: int | None = None
     in_head = False
     for i, token in enumerate(tokens):
         kind = token.type
@@ -128,13 +129,15 @@ def markdown_units(text: str) -> list[Unit]:
         elif kind == "thead_close":
             in_head = False
         elif kind == "tr_open":
-            row = []
+            row, row_line = [], token.map[0] if token.map else None
         elif kind == "inline" and tokens[i - 1].type in ("th_open", "td_open"):
             row.append(visible(token.content).strip())
+            if row_line is None and token.map:
+                row_line = token.map[0]
         elif kind == "tr_close" and in_head:
             columns = row
-        elif kind == "tr_close" and tokens[i - 1].type != "tr_open":
-            span = _row_span(text, starts, _row_line(tokens, i))
+        elif kind == "tr_close" and tokens[i - 1].type != "tr_open" and row_line is not None:
+            span = _row_span(text, starts, row_line)
             if span:
                 units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row)))
     return units
@@ -183,16 +186,6 @@ def _content_span(text: str, starts: list[int], lines: list[int], content: str) 
     found_last = text.rfind(last_line, start, end) if last_line else -1
     stop = found_last + len(last_line) if found_last != -1 else len(text[:end].rstrip())
     return (start, stop) if stop > start else None
-
-
-def _row_line(tokens, close: int) -> int:
-    """The line of the table row that closes at tokens[close]."""
-    for token in reversed(tokens[:close]):
-        if token.type == "inline" and token.map:
-            return token.map[0]
-        if token.type == "tr_open" and token.map:
-            return token.map[0]
-    return 0
 
 
 def _row_span(text: str, starts: list[int], line: int) -> tuple[int, int] | None:
