@@ -45,6 +45,7 @@ ANSWERS = [
      "rest of the European Union three to five"),
     ("Which cable comes with the lamp in the box?", "shop.html", "Aurora desk lamp › What is in the box",
      "USB-C"),
+    ("How wide is the lamp shade?", "shop.html", "Aurora desk lamp › Dimensions", "Shade diameter | 18 cm"),
     ("When is the Aurora launch?", "meeting-notes.txt", "", "14 March"),
     ("When was the bridge built?", "history.txt", "", "between 1821 and 1826"),
     ("What is the old market hall used for now?", "history.txt", "", "now the town library"),
@@ -130,8 +131,12 @@ def test_a_pages_chrome_is_left_out_and_its_structure_kept():
     assert document.format == "markdown"
     for chrome in ("cookies", "Home", "Cart", "newsletter", "Subscribe", "All rights reserved", "analytics"):
         assert chrome not in document.text
-    sections = {u.section for u in document.layout().units}
-    assert {"Aurora desk lamp", "Aurora desk lamp › Delivery", "Aurora desk lamp › What is in the box"} <= sections
+    units = document.layout().units
+    sections = {u.section for u in units}
+    assert {"Aurora desk lamp", "Aurora desk lamp › Delivery", "Aurora desk lamp › What is in the box",
+            "Aurora desk lamp › Dimensions"} <= sections
+    assert "A USB-C cable, 1.5 m long" in [document.layout().shown(document.text[u.start : u.end]) for u in units]
+    assert [u.cells for u in units if u.cells] == ["Shade diameter: 18 cm", "Base: 14 × 14 cm"]  # a table
 
 
 def test_plain_text_keeps_its_paragraphs_and_has_no_headings():
