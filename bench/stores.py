@@ -50,9 +50,10 @@ def tiled(index: Index, copies: int) -> Index:
         sentences.append(s)
         passages.append(p)
     sentences, passages = np.concatenate(sentences), np.concatenate(passages)
+    layouts = [index.layout(d) for d in range(len(index.documents))] * copies
     all_vectors = np.ascontiguousarray(np.tile(vectors, (copies, 1)), dtype=np.float32)
     return Index(replace(index.settings, vector_index="auto"), index.dimension, documents, sentences, passages,
-                 vector_index(all_vectors), lexical_index(documents, passages), index.inputs)
+                 vector_index(all_vectors), lexical_index(layouts, passages), index.inputs)
 
 
 def measure(store, index: Index, questions: list[str]) -> list:

@@ -191,9 +191,9 @@ class Engine:
         held = {(d.source, d.sha256) for d in previous.documents} if previous else set()
         index = build_index(documents, self.embedder, self.index_settings, progress, previous)
         index = replace(index, inputs=inputs)
-        self.store.save(index)
+        generation = self.store.save(index)
         with self._lock:
-            self._index, self._generation = index, self.store.generation()
+            self._index, self._generation = index, generation
         embedded = sum((d.source, d.sha256) not in held for d in documents)
         removed = len({source for source, _ in held} - sources.keys())
         why = reasons or ["rebuild asked for"]
@@ -285,7 +285,7 @@ class Engine:
                     self._index = None
             if self._index is None:
                 generation = self.store.generation()
-                index = self.store.load()
+                index = self.store.load(generation)  # the generation asked about, even if another came since
                 built, wanted = index.settings, self.index_settings
                 if not built.same_vectors(wanted):
                     raise StaleIndexError(

@@ -28,7 +28,6 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -51,6 +50,7 @@ from embeddings.store import (
     manifest_of,
     settings_of,
 )
+from embeddings.structure import Layout
 
 logger = logging.getLogger(__name__)
 # The longest any one call to Milvus may take, by default.
@@ -191,7 +191,9 @@ class MilvusStore:
     # -- IndexStore ----------------------------------------------------------------------------------
 
     def writing(self) -> AbstractContextManager[None]:
-        return _one_writer(self)
+        # Builds of one process take turns (the engine's lock); builds from two machines are not serialised
+        # by Milvus: the last alias switch wins, each generation whole. Run one writer per collection.
+        return contextlib.nullcontext()
 
     def check_writable(self, inputs: tuple[str, ...]) -> None:
         self.check()
@@ -206,8 +208,8 @@ class MilvusStore:
         current = self._current()
         return self._manifest(current)
 
-    def load(self) -> Index:
-        current = self._current()
+    def load(self, generation: str | None = None) -> Index:
+        current = generation or self._current()
         for name in (current, f"{current}__rows"):  # a restarted server may hold them released
             self.call("load_collection", name)
         manifest = self._manifest(current)
@@ -219,11 +221,11 @@ class MilvusStore:
         if len(sentences) != count or stored != count or len(passages) != manifest["counts"]["passages"]:
             raise CorruptIndexError(f"{self.location} ({current}) does not agree with itself; rebuild it")
         vectors = MilvusVectors(self, current, dimension, count)
-        lexical = lexical_index(documents, passages)
+        lexical = lexical_index([Layout(d.text, d.format) for d in documents], passages)
         inputs = tuple(manifest.get("inputs", ()))
         return Index(settings_of(manifest), dimension, documents, sentences, passages, vectors, lexical, inputs)
 
-    def save(self, index: Index) -> None:
+    def save(self, index: Index) -> str:
         from pymilvus import DataType
 
         client = self.client()
@@ -260,6 +262,7 @@ class MilvusStore:
         # The switch readers see: one call, atomic in Milvus.
         self.call("alter_alias" if current else "create_alias", target, self.collection)
         self._drop_older_than(current)
+        return target
 
     def tidy(self) -> None:
         """Nothing to do: a build that died before moving the alias is overwritten by the next."""
@@ -353,12 +356,6 @@ class MilvusStore:
         self.call("drop_collection", name)
         return True
 
-
-@contextlib.contextmanager
-def _one_writer(store: MilvusStore) -> Iterator[None]:
-    # Builds of one process take turns (the engine's lock); builds from two machines are not serialised
-    # by Milvus: the last alias switch wins, each generation whole. Run one writer per collection.
-    yield
 
 
 def _encode(rows: np.ndarray) -> str:

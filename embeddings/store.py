@@ -43,7 +43,7 @@ from embeddings.errors import (  # noqa: F401  (their old import path)
     StaleIndexError,
 )
 from embeddings.lexical import LexicalIndex
-from embeddings.structure import WORD_SEARCH_HEADINGS, Layout, layout
+from embeddings.structure import WORD_SEARCH_HEADINGS, Layout
 from embeddings.text import chunk
 
 logger = logging.getLogger(__name__)
@@ -79,10 +79,6 @@ class Document:
     sha256: str
     text: str
     format: str = "text"
-
-    def layout(self) -> Layout:
-        """Its units and headings, and what search reads of them."""
-        return layout(self.text, self.format)
 
 
 @dataclass(frozen=True)
@@ -160,13 +156,14 @@ def build_index(
     sentences, passages and vectors; only the others are embedded.
     """
     kept = _reusable(previous, settings)
+    layouts = [Layout(document.text, document.format) for document in documents]
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []  # sentences, passages, vectors
-    for document in documents:
+    for document, layout in zip(documents, layouts):
         old = kept.get((document.source, document.sha256))
         if old is not None:
             parts.append(_document_rows(previous, old))
             continue
-        sentences, passages = chunk(document.text, settings.max_words, document.layout().spans())
+        sentences, passages = chunk(document.text, settings.max_words, layout.spans())
         sentence_rows = [(0, s.start, s.end, s.paragraph) for s in sentences]
         passage_rows = [(0, p.start, p.end, p.paragraph, p.first, p.last) for p in passages]
         parts.append((
@@ -175,7 +172,7 @@ def build_index(
             None,
         ))
     texts = [
-        documents[d].layout().search_text(s, e, p)
+        layouts[d].search_text(s, e, p)
         for d, (rows, _, vecs) in enumerate(parts)
         if vecs is None
         for _, s, e, p in rows
@@ -199,15 +196,18 @@ def build_index(
     dimension = fresh.shape[1] if texts else (previous.dimension if kept else embedder.dimension)
     vectors = np.concatenate(vector_blocks) if parts else np.zeros((0, dimension), np.float32)
     index = vector_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.vector_index)
-    lexical = lexical_index(documents, passages)
+    lexical = lexical_index(layouts, passages)
     built = replace(settings, vector_index=describe_vector_index(index)["type"])
-    return Index(built, vectors.shape[1], documents, sentences, passages, index, lexical)
+    made = Index(built, vectors.shape[1], documents, sentences, passages, index, lexical)
+    made._layouts.update(enumerate(layouts))
+    return made
 
 
-def lexical_index(documents: list[Document], passages: np.ndarray) -> LexicalIndex:
-    """BM25 over the passages as word search reads them (see Layout.search_text)."""
+def lexical_index(layouts: list[Layout], passages: np.ndarray) -> LexicalIndex:
+    """BM25 over the passages as word search reads them (see Layout.search_text); layouts[d] is document
+    d's."""
     return LexicalIndex.build(
-        [documents[d].layout().search_text(s, e, p, WORD_SEARCH_HEADINGS) for d, s, e, p, *_ in passages]
+        [layouts[d].search_text(s, e, p, WORD_SEARCH_HEADINGS) for d, s, e, p, *_ in passages]
     )
 
 

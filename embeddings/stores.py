@@ -39,11 +39,12 @@ class IndexStore(Protocol):
             CorruptIndexError, StaleIndexError: one that cannot be read.
         """
 
-    def load(self) -> Index:
-        """The index it holds, whole and of one build."""
+    def load(self, generation: str | None = None) -> Index:
+        """The index it holds, whole and of one build (of that generation, when one is named)."""
 
-    def save(self, index: Index) -> None:
-        """Put index in place atomically: readers see the previous index or this one, never a mix."""
+    def save(self, index: Index) -> str | None:
+        """Put index in place atomically (readers see the previous index or this one, never a mix); the
+        generation it now holds."""
 
     def tidy(self) -> None:
         """Remove what an interrupted build left behind."""
@@ -70,11 +71,12 @@ class DirectoryStore:
     def read_manifest(self) -> dict:
         return read_manifest(self.directory)
 
-    def load(self) -> Index:
+    def load(self, generation: str | None = None) -> Index:
         return load_index(self.directory)
 
-    def save(self, index: Index) -> None:
+    def save(self, index: Index) -> str | None:
         save_index(index, self.directory)
+        return None
 
     def tidy(self) -> None:
         remove_abandoned_staging(self.directory)

@@ -9,7 +9,6 @@ names ("Weight: 820 g"); inline markup (emphasis, links, code) is read and shown
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -75,12 +74,6 @@ class Layout:
     def shown(self, text: str) -> str:
         """text (a slice of the document) as a reader sees it: inline markup gone in Markdown."""
         return visible(text) if self.markdown else text
-
-
-@functools.lru_cache(maxsize=64)
-def layout(text: str, format: str = "text") -> Layout:
-    """The layout of a document, parsed once while it is in use."""
-    return Layout(text, format)
 
 
 def visible(text: str) -> str:

@@ -131,11 +131,12 @@ def test_a_pages_chrome_is_left_out_and_its_structure_kept():
     assert document.format == "markdown"
     for chrome in ("cookies", "Home", "Cart", "newsletter", "Subscribe", "All rights reserved", "analytics"):
         assert chrome not in document.text
-    units = document.layout().units
+    layout = Layout(document.text, document.format)
+    units = layout.units
     sections = {u.section for u in units}
     assert {"Aurora desk lamp", "Aurora desk lamp › Delivery", "Aurora desk lamp › What is in the box",
             "Aurora desk lamp › Dimensions"} <= sections
-    assert "A USB-C cable, 1.5 m long" in [document.layout().shown(document.text[u.start : u.end]) for u in units]
+    assert "A USB-C cable, 1.5 m long" in [layout.shown(document.text[u.start : u.end]) for u in units]
     assert [u.cells for u in units if u.cells] == ["Shade diameter: 18 cm", "Base: 14 × 14 cm"]  # a table
 
 
