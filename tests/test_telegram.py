@@ -229,6 +229,14 @@ def test_missing_chat_action_and_commands_do_not_stop_answers(bot_api, article_e
     assert "setMyCommands" in api.calls and "sendChatAction" in api.calls
 
 
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def test_the_webhook_checks_its_secret_token(bot_api, article_engine):
     api = bot_api
     with socket.socket() as probe:
@@ -239,7 +247,8 @@ def test_the_webhook_checks_its_secret_token(bot_api, article_engine):
         telegram_webhook_port=port,
         telegram_webhook_secret="s3cret-token",
     )
-    with RunningBot(api, article_engine, ready=lambda: api.webhook is not None, **overrides):
+    # python-telegram-bot sets the webhook before its server listens: ready once both are done.
+    with RunningBot(api, article_engine, ready=lambda: api.webhook is not None and listening(port), **overrides):
         assert api.webhook["url"] == "https://bot.example.org/citebot-hook"
         assert api.webhook["secret_token"] == "s3cret-token"
         update = {"update_id": 1, "message": api.message(140, "Who did Putin congratulate?")}
