@@ -35,14 +35,18 @@ eval: install
 	$(BIN)/citebot eval --compare bench/data/squad_dev_20x30.jsonl
 	$(BIN)/citebot eval --compare bench/data/chat_dev.jsonl
 
-# Train the answer reranker (about two and a half hours on 2 cores, in three phases) from ../shared/train, export it to int8 ONNX in
+# Train the answer reranker (about three and a half hours on 2 cores, in five phases) from ../shared/train, export it to int8 ONNX in
 # data/reranker/ with its manifest; then `make calibrate` and `make eval` say how it does.
 reranker: install
 	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --stage train --questions 24000 --max-length 96
 	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --stage train --mining dense \
 		--init bench/.reranker-work/torch --questions 16000 --lr 3e-5 --max-length 64
-	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --mining dense --init bench/.reranker-work/torch-dense-0 \
-		--offset 17600 --questions 16000 --lr 2e-5 --max-length 64 --reworded 0.7
+	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --stage train --mining dense \
+		--init bench/.reranker-work/torch-dense-0 --offset 17600 --questions 16000 --lr 2e-5 --max-length 64 --reworded 0.7
+	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --stage train --mining dense \
+		--init bench/.reranker-work/torch-dense-17600 --offset 35200 --questions 15000 --lr 2e-5 --max-length 64 --reworded 0.7
+	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --mining dense --init bench/.reranker-work/torch-dense-35200 \
+		--seed 21 --questions 16000 --lr 1e-5 --max-length 64 --reworded 0.7
 
 calibrate: install
 	PYTHONPATH=. $(BIN)/python bench/calibrate.py

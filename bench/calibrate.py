@@ -26,7 +26,7 @@ KINDS = ("answerable", "cross-article", "off-topic")
 
 
 def measure(paths: list[Path], settings: RetrievalSettings) -> dict[str, dict[str, np.ndarray]]:
-    """For each file and each kind of question, rows of (confidence, reranker logit or 0)."""
+    """For each file and each kind of question, rows of (the first stage's confidence, reranker logit or 0)."""
     config = load_settings()  # the backend and cache of the user's settings (default: onnx)
     embedder = load_embedder(config.model, config.backend, config.cache_dir)
     reranker = load_reranker() if settings.rerank else None
@@ -38,15 +38,18 @@ def measure(paths: list[Path], settings: RetrievalSettings) -> dict[str, dict[st
         for i, record in enumerate(records):
             for question in record["questions"]:
                 own = answer_question(indexes[i], embedder, question["q"], 3, settings, reranker)
-                rows["answerable" if question["answers"] else "off-topic"].append(
-                    (own.confidence, own.rerank_logit or 0.0)
-                )
+                rows["answerable" if question["answers"] else "off-topic"].append(features(own, settings))
                 if len(records) > 1 and question["answers"]:
                     other = answer_question(indexes[(i + 1) % len(records)], embedder, question["q"], 3, settings,
                                             reranker)
-                    rows["cross-article"].append((other.confidence, other.rerank_logit or 0.0))
+                    rows["cross-article"].append(features(other, settings))
         found[path.name] = {kind: np.array(r).reshape(-1, 2) for kind, r in rows.items()}
     return found
+
+
+def features(answer, settings: RetrievalSettings) -> tuple[float, float]:
+    """The first stage's confidence (best cosine + weighted coverage) and the reranker's logit."""
+    return answer.similarity + settings.coverage_weight * answer.coverage, answer.rerank_logit or 0.0
 
 
 def table(found: dict[str, dict[str, np.ndarray]], abstains, settings) -> None:
@@ -59,14 +62,20 @@ def table(found: dict[str, dict[str, np.ndarray]], abstains, settings) -> None:
 def main(paths: list[Path]) -> None:
     chosen = RetrievalSettings()
     print("Share of each kind of question that would be abstained on (the answerable should be ~0).")
-    reranked = measure(paths, RetrievalSettings(rerank=True, min_rerank_logit=-99.0))
-    print(f"\nWith the reranker: confidence under {chosen.min_confidence}, or the reranker's logit under the "
-          f"veto (citebot uses {chosen.min_rerank_logit}):")
-    table(reranked, lambda rows, veto: (rows[:, 0] < chosen.min_confidence) | (rows[:, 1] < veto),
-          [(f"{veto:.1f}", veto) for veto in (-99.0, -6.0, -5.0, -4.0, -3.0, -2.0, 0.0)])
-    print("\nBoth thresholds together (confidence under the first, or logit under the second):")
-    grid = [(f"{c:.2f}/{v:.0f}", (c, v)) for c in (0.30, 0.35, 0.40) for v in (-6.0, -5.0, -4.0, -3.0, -2.0)]
-    table(reranked, lambda rows, cv: (rows[:, 0] < cv[0]) | (rows[:, 1] < cv[1]), grid)
+    reranked = measure(paths, RetrievalSettings(rerank=True))
+
+    def combined(rows: np.ndarray, weight: float) -> np.ndarray:
+        return rows[:, 0] + weight * (rows[:, 1] - chosen.rerank_neutral_logit)
+
+    print(f"\nWith the reranker: confidence = first stage's + weight x (logit - ({chosen.rerank_neutral_logit})), "
+          f"under the threshold (citebot uses weight {chosen.rerank_logit_weight} and threshold "
+          f"{chosen.min_confidence}):")
+    grid = [(f"{w:.2f}/{c:.3f}", (w, c)) for w in (0.0, 0.03, 0.05, 0.08) for c in np.arange(0.325, 0.476, 0.025)]
+    table(reranked, lambda rows, wc: combined(rows, wc[0]) < wc[1], grid)
+    print(f"\nThe same at weight {chosen.rerank_logit_weight} and threshold {chosen.min_confidence}, if a veto were "
+          "added (the logit under it abstains, whatever the confidence):")
+    table(reranked, lambda rows, veto: (combined(rows, chosen.rerank_logit_weight) < chosen.min_confidence)
+          | (rows[:, 1] < veto), [(f"{veto:.1f}", veto) for veto in (-99.0, -6.0, -5.0, -4.0, -3.0)])
     print("\nThe reranker's logit alone as the confidence:")
     table(reranked, lambda rows, threshold: rows[:, 1] < threshold,
           [(f"{t:.1f}", t) for t in np.arange(-4.0, 2.01, 1.0)])

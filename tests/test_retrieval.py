@@ -43,6 +43,11 @@ def test_control_characters_and_odd_spacing_are_cleaned():
     assert clean_question("\tWho\x00  won?\n") == ("Who won?", [])
 
 
+def test_a_question_about_the_text_is_searched_for_its_subject():
+    assert clean_question("what does the article say about  Ukraine?") == ("What about Ukraine?", [])
+    assert clean_question("What does the text say?") == ("What does the text say?", [])
+
+
 def test_answer_json_contract(fake_index, fake_embedder):
     data = json.loads(json.dumps(answer_question(fake_index, fake_embedder, "nuclear arms").to_dict()))
     assert set(data) == {"question", "answered", "passages"}
