@@ -343,6 +343,9 @@ def main() -> None:
     }
     recipe |= {"group": groups_are[args.mining], "loss": "BCE per pair + softmax CE per group",
                "chat_style_rewording": f"{args.reworded:.0%} of the questions"}
+    if args.mining == "dense" and args.seed != 13:
+        recipe["group"] = recipe["group"].replace("questions not seen by phase 1", "a second pass: questions of "
+                                                  "another shuffle, nearly all seen by an earlier phase")
     if args.init:
         # The recipe of the model this phase starts from: a run with --stage train wrote it beside the model;
         # an exported one has it in its manifest.
