@@ -221,9 +221,11 @@ class MilvusStore:
         if len(sentences) != count or stored != count or len(passages) != manifest["counts"]["passages"]:
             raise CorruptIndexError(f"{self.location} ({current}) does not agree with itself; rebuild it")
         vectors = MilvusVectors(self, current, dimension, count)
-        lexical = lexical_index([Layout(d.text, d.format) for d in documents], passages)
+        layouts = [Layout(d.text, d.format) for d in documents]  # parsed once: for BM25, then for questions
+        lexical = lexical_index(layouts, passages)
         inputs = tuple(manifest.get("inputs", ()))
-        return Index(settings_of(manifest), dimension, documents, sentences, passages, vectors, lexical, inputs)
+        index = Index(settings_of(manifest), dimension, documents, sentences, passages, vectors, lexical, inputs)
+        return index.keep_layouts(layouts)
 
     def save(self, index: Index) -> str:
         from pymilvus import DataType

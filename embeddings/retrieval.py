@@ -236,7 +236,6 @@ def answer_question(
     similarity = float(max(sentence_cosine.values()))
     coverage = quoted[0][1]
     confidence = float(similarity + settings.coverage_weight * coverage)
-    answered = confidence >= settings.min_confidence
     logit = None
     margin = settings.related_margin
     if reranking:
@@ -244,8 +243,8 @@ def answer_question(
         highlight_row = next(s for s in range(picked[0][0], picked[0][1] + 1) if index.sentences[s][1] == top.start)
         logit = float(logits.get(highlight_row, min(logits.values())))
         confidence += settings.rerank_logit_weight * (logit - settings.rerank_neutral_logit)
-        answered = confidence >= settings.min_confidence
         margin = settings.rerank_related_margin
+    answered = confidence >= settings.min_confidence
     return Answer(question, answered, quotes, similarity, coverage, confidence, notes, query_vector,
                   margin, settings.min_confidence, query, logit)
 

@@ -133,6 +133,11 @@ class Index:
             found = self._layouts[doc_id] = Layout(document.text, document.format)
         return found
 
+    def keep_layouts(self, layouts: list[Layout]) -> Index:
+        """This index, holding layouts already parsed (layouts[d] is document d's) for its questions."""
+        self._layouts.update(enumerate(layouts))
+        return self
+
     def search_text(self, doc_id: int, start: int, end: int, paragraph: int, headings: int | None = None) -> str:
         """What search reads of a span of a document (see Layout.search_text)."""
         return self.layout(int(doc_id)).search_text(int(start), int(end), int(paragraph), headings)
@@ -198,9 +203,7 @@ def build_index(
     index = vector_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.vector_index)
     lexical = lexical_index(layouts, passages)
     built = replace(settings, vector_index=describe_vector_index(index)["type"])
-    made = Index(built, vectors.shape[1], documents, sentences, passages, index, lexical)
-    made._layouts.update(enumerate(layouts))
-    return made
+    return Index(built, vectors.shape[1], documents, sentences, passages, index, lexical).keep_layouts(layouts)
 
 
 def lexical_index(layouts: list[Layout], passages: np.ndarray) -> LexicalIndex:
