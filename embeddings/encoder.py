@@ -123,7 +123,9 @@ class OnnxEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
-        def embed(rows: list[int], session) -> None:
+        session = self._load_session()
+
+        def embed(rows: list[int]) -> None:
             encodings = tokenizer.encode_batch([texts[i] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -132,13 +134,12 @@ class OnnxEmbedder:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             vectors[rows] = self._pool(session.run(None, feeds)[0], mask)
 
-        session = self._load_session()
-        if len(batches) <= 1:
+        if len(batches) <= 1:  # a question: no pool of threads to start
             for rows in batches:
-                embed(rows, session)
+                embed(rows)
             return vectors
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            for done, _ in enumerate(pool.map(lambda rows: embed(rows, session), batches), start=1):
+            for done, _ in enumerate(pool.map(embed, batches), start=1):
                 if progress:
                     progress(min(done * batch_size, len(texts)), len(texts))
         return vectors
