@@ -214,11 +214,10 @@ def answer_question(
     scores = fused
     if reranking:
         logits = _rerank(index, reranker, query, passages, fused, dense)
-        floor = min(logits.values()) - 1.0
-        best_logit = np.array(
-            [max(logits.get(s, floor) for s in range(first, last + 1)) for *_, first, last in passages]
-        )
-        scores = best_logit + settings.rerank_fused_weight * fused
+        # A passage's best logit, as its dense score above: sentences the reranker did not read rank lowest.
+        read = np.full(len(ids), min(logits.values()) - 1.0)
+        read[np.searchsorted(ids, list(logits))] = list(logits.values())
+        scores = np.maximum.reduceat(read[inverse], starts) + settings.rerank_fused_weight * fused
     term_idf = index.lexical.idf(query_terms)
     picked: list[tuple[int, int, float]] = []  # (first sentence, last sentence, score)
     for row in np.argsort(-scores, kind="stable"):
@@ -232,15 +231,13 @@ def answer_question(
         _quote(index, first, last, score, sentence_cosine, logits, query_terms, term_idf, settings)
         for first, last, score in picked
     ]
-    quotes = [quote for quote, _ in quoted]
+    quotes = [quote for quote, *_ in quoted]
     similarity = float(max(sentence_cosine.values()))
-    coverage = quoted[0][1]
+    _, coverage, highlight_row = quoted[0]
     confidence = float(similarity + settings.coverage_weight * coverage)
     logit = None
     margin = settings.related_margin
     if reranking:
-        top = quotes[0].highlight
-        highlight_row = next(s for s in range(picked[0][0], picked[0][1] + 1) if index.sentences[s][1] == top.start)
         logit = float(logits.get(highlight_row, min(logits.values())))
         confidence += settings.rerank_logit_weight * (logit - settings.rerank_neutral_logit)
         margin = settings.rerank_related_margin
@@ -311,8 +308,9 @@ def _quote(
     query_terms: list[str],
     term_idf: np.ndarray,
     settings: RetrievalSettings,
-) -> tuple[Quote, float]:
-    """The quote of sentences first..last, and the share of the question's terms its highlight holds."""
+) -> tuple[Quote, float, int]:
+    """The quote of sentences first..last, the share of the question's terms its highlight holds, and the
+    highlighted sentence's row."""
     doc, start, _, paragraph = index.sentences[first]
     end = index.sentences[last][2]
     total_idf = term_idf.sum()
@@ -328,4 +326,4 @@ def _quote(
     else:
         best = max(coverage, key=lambda s: sentence_cosine[s] + settings.highlight_lexical_weight * coverage[s])
     highlight = Highlight(int(index.sentences[best][1]), int(index.sentences[best][2]))
-    return quote_of(index, doc, start, end, paragraph, round(score, 4), highlight), coverage[best]
+    return quote_of(index, doc, start, end, paragraph, round(score, 4), highlight), coverage[best], best
