@@ -24,6 +24,19 @@ _ABOUT_THE_TEXT = re.compile(
     r"(say|tell( us| me)?|mention|write|report)\s+(about|of|on)\s+",
     re.IGNORECASE,
 )
+# A question about the whole text ("what is this article about?", "summarise the document") has no
+# sentence that answers it: a text's opening says what it is about, so that is what is quoted.
+_THE_TEXT = r"(the|this|these|that|your)\s+(texts?|articles?|documents?|files?|pages?|stor(y|ies)|posts?|pieces?)"
+_OVERVIEW = re.compile(
+    rf"(please,?\s+)?("
+    rf"(what(['’]s|\s+is|\s+are)?|whats)\s+{_THE_TEXT}\s+(about|on)"
+    rf"|what\s+(does|do)\s+{_THE_TEXT}\s+(say|tell( us| me)?|cover)"
+    rf"|(summari[sz]e|sum\s+up|give\s+me\s+(a|the)\s+(summary|gist)\s+of)\s+{_THE_TEXT}"
+    r"|what(['’]s|\s+is)\s+(it|this)\s+about|tl;?\s*dr"
+    r")(,?\s+please)?",
+    re.IGNORECASE,
+)
+OPENING_NOTE = "asked about the whole text, so its opening is quoted"
 # The reranker reads the sentences of this many of the best candidate passages, at most RERANK_SENTENCES:
 # the best by the fused score, and the best by meaning alone when the fused score ranks it lower (words
 # the question does not share, as "weigh" and "Weight: 820 g", otherwise keep it from the reranker).
@@ -198,6 +211,8 @@ def answer_question(
     if len(index.passages) == 0:
         return Answer(question, False, [], notes=notes + ["the index holds no text"], query=query)
     query_vector = embedder.encode([query])[0]
+    if _OVERVIEW.fullmatch(query.strip(" ?!.")):
+        return _openings(index, question, query, notes, query_vector, k, settings)
     query_terms = sorted(set(tokenize(query)))
     lexical = index.lexical.scores(query)
     pool = _candidates(index, query_vector, lexical)
@@ -244,6 +259,21 @@ def answer_question(
     answered = confidence >= settings.min_confidence
     return Answer(question, answered, quotes, similarity, coverage, confidence, notes, query_vector,
                   margin, settings.min_confidence, query, logit)
+
+
+def _openings(
+    index: Index, question: str, query: str, notes: list[str], query_vector: np.ndarray, k: int,
+    settings: RetrievalSettings,
+) -> Answer:
+    """The first passage of each of the first k documents, its first sentence emphasised."""
+    _, firsts = np.unique(index.passages[:, 0], return_index=True)
+    quotes = []
+    for row in sorted(firsts)[:k]:
+        doc, start, end, paragraph, first, _ = index.passages[row]
+        highlight = Highlight(int(index.sentences[first][1]), int(index.sentences[first][2]))
+        quotes.append(quote_of(index, doc, start, end, paragraph, 0.0, highlight))
+    return Answer(question, True, quotes, notes=notes + [OPENING_NOTE], vector=query_vector,
+                  threshold=settings.min_confidence, query=query)
 
 
 def _rerank(

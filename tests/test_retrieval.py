@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from embeddings.evaluate import normalize
-from embeddings.retrieval import MAX_QUESTION_CHARS, EmptyQuestionError, answer_question, clean_question
+from embeddings.retrieval import (
+    MAX_QUESTION_CHARS,
+    OPENING_NOTE,
+    EmptyQuestionError,
+    answer_question,
+    clean_question,
+)
 
 
 def test_quotes_are_verbatim_with_the_highlight_inside(fake_index, fake_embedder):
@@ -46,6 +52,37 @@ def test_control_characters_and_odd_spacing_are_cleaned():
 def test_a_question_about_the_text_is_searched_for_its_subject():
     assert clean_question("what does the article say about  Ukraine?") == ("What about Ukraine?", [])
     assert clean_question("What does the text say?") == ("What does the text say?", [])
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is this article about?", "What’s this story about", "Summarise the document, please.", "tl;dr", "what is this about?"],
+)
+def test_a_question_about_the_whole_text_quotes_its_opening(fake_index, fake_embedder, question):
+    answer = answer_question(fake_index, fake_embedder, question, k=3)
+    opening = answer.passages[0]
+    first_sentence = "Russian President Vladimir Putin extended his congratulations"
+    assert answer.answered and answer.notes == [OPENING_NOTE] and len(answer.passages) == 1
+    assert opening.start == 0 and opening.paragraph == 1
+    assert opening.text[: opening.highlight.end].startswith(first_sentence)
+
+
+@pytest.mark.parametrize("question", ["What does the article say about Ukraine?", "Is the text about Ukraine?"])
+def test_a_question_about_a_subject_of_the_text_is_searched(fake_index, fake_embedder, question):
+    assert OPENING_NOTE not in answer_question(fake_index, fake_embedder, question).notes
+
+
+def test_a_question_about_several_texts_quotes_each_opening(fake_embedder):
+    from embeddings.store import Document, IndexSettings, build_index, sha256_text
+
+    texts = {"a.txt": "Bees make honey. They live in hives.", "b.txt": "Owls hunt at night.\n\nThey eat mice."}
+    documents = [Document(name, sha256_text(text), text) for name, text in texts.items()]
+    index = build_index(documents, fake_embedder, IndexSettings("fake", 80, "fake"))
+    answer = answer_question(index, fake_embedder, "What are these files about?", k=3)
+    assert [(q.source, q.start, q.paragraph) for q in answer.passages] == [("a.txt", 0, 1), ("b.txt", 0, 1)]
+    assert [q.text[q.highlight.start - q.start : q.highlight.end - q.start] for q in answer.passages] == [
+        "Bees make honey.", "Owls hunt at night."
+    ]
 
 
 def test_answer_json_contract(fake_index, fake_embedder):
