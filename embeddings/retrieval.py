@@ -27,13 +27,18 @@ _ABOUT_THE_TEXT = re.compile(
 # A question about the whole text ("what is this article about?", "summarise the document") has no
 # sentence that answers it: a text's opening says what it is about, so that is what is quoted.
 _THE_TEXT = r"(the|this|these|that|your)\s+(texts?|articles?|documents?|files?|pages?|stor(y|ies)|posts?|pieces?)"
+_OF_IT = rf"(\s+(of|in)\s+({_THE_TEXT}|it|this))?"
 _OVERVIEW = re.compile(
-    rf"(please,?\s+)?("
-    rf"(what(['’]s|\s+is|\s+are)?|whats)\s+{_THE_TEXT}\s+(about|on)"
-    rf"|what\s+(does|do)\s+{_THE_TEXT}\s+(say|tell( us| me)?|cover)"
-    rf"|(summari[sz]e|sum\s+up|give\s+me\s+(a|the)\s+(summary|gist)\s+of)\s+{_THE_TEXT}"
-    r"|what(['’]s|\s+is)\s+(it|this)\s+about|tl;?\s*dr"
-    r")(,?\s+please)?",
+    r"(please,?\s+)?("
+    + "|".join([
+        rf"(what(['’]s|\s+is|\s+are)?|whats)\s+({_THE_TEXT}|it|this)\s+(about|on)",
+        rf"what\s+(does|do)\s+{_THE_TEXT}\s+(say|tell( us| me)?|cover)",
+        rf"(summari[sz]e|sum\s+up|explain)(\s+({_THE_TEXT}|it|this))?|sum\s+(it|this)\s+up",
+        rf"((can\s+you\s+)?give\s+me\s+)?(a|the)\s+(short\s+)?(summary|gist|overview){_OF_IT}",
+        rf"what(['’]s|\s+is|\s+are)\s+the\s+(main|key)\s+(points?|ideas?|takeaways?){_OF_IT}",
+        r"tl;?\s*dr",
+    ])
+    + r")(,?\s+please)?",
     re.IGNORECASE,
 )
 OPENING_NOTE = "asked about the whole text, so its opening is quoted"

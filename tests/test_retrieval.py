@@ -56,7 +56,14 @@ def test_a_question_about_the_text_is_searched_for_its_subject():
 
 @pytest.mark.parametrize(
     "question",
-    ["What is this article about?", "What’s this story about", "Summarise the document, please.", "tl;dr", "what is this about?"],
+    [
+        "What is this article about?",
+        "What’s this story about",
+        "Summarise the document, please.",
+        "give me a summary",
+        "what are the main points",
+        "tl;dr",
+    ],
 )
 def test_a_question_about_the_whole_text_quotes_its_opening(fake_index, fake_embedder, question):
     answer = answer_question(fake_index, fake_embedder, question, k=3)
@@ -67,7 +74,9 @@ def test_a_question_about_the_whole_text_quotes_its_opening(fake_index, fake_emb
     assert opening.text[: opening.highlight.end].startswith(first_sentence)
 
 
-@pytest.mark.parametrize("question", ["What does the article say about Ukraine?", "Is the text about Ukraine?"])
+@pytest.mark.parametrize(
+    "question", ["What does the article say about Ukraine?", "Is the text about Ukraine?", "Explain the treaty"]
+)
 def test_a_question_about_a_subject_of_the_text_is_searched(fake_index, fake_embedder, question):
     assert OPENING_NOTE not in answer_question(fake_index, fake_embedder, question).notes
 
