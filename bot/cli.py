@@ -33,7 +33,7 @@ from embeddings import (
 logger = logging.getLogger(__name__)
 
 CHAT_HELP = """Type a question and press Enter. Commands:
-  :help      this help
+  :help      this help (commands may also start with /, as /help)
   :k N       show N passages an answer (now {k})
   :quit      leave (so do quit, exit, Ctrl-D, and Ctrl-C twice)"""
 HISTORY_FILE = Path.home() / ".citebot_history"
@@ -220,9 +220,11 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         line = line.strip()
         if not line:
             continue
+        if line.startswith("/") and line[1:].isalpha():
+            line = ":" + line[1:]  # a command written the way Telegram's are
         if line in (":quit", ":q", ":exit", "quit", "exit"):
             break
-        if line in (":help", ":h", "?"):
+        if line in (":help", ":h", "?", "help"):
             click.echo(CHAT_HELP.format(k=k))
             continue
         if line.startswith(":k"):
@@ -245,10 +247,10 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         except EmptyQuestionError as error:
             click.echo(str(error))
             continue
-        for note in answer.notes:
-            click.echo(f"note: {note}")
         if not interactive:
             click.echo(f"Q: {answer.question}")
+        for note in answer.notes:
+            click.echo(f"note: {note}")
         click.echo(_format(engine, answer, settings, k) + "\n")
 
 

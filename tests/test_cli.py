@@ -166,6 +166,21 @@ def test_chat_leads_with_the_answer_and_bolds_only_it(run, index_copy, article_t
     assert re.search(r"¶ [\d–]+ · chars [\d,]+–[\d,]+ · score", verbose.output)
 
 
+def test_chat_takes_commands_written_the_telegram_way(run, index_copy):
+    result = run("chat", "--index", index_copy, input="/help\n/quit\nnever asked\n")
+    assert result.exit_code == 0 and ":quit" in result.output
+    assert "¶" not in result.output and "never asked" not in result.output
+
+
+def test_chat_prints_a_piped_question_before_its_note(run, index_copy):
+    result = run("chat", "--index", index_copy, input="What is this article about?\n")
+    lines = result.output.splitlines()
+    assert lines.index("Q: What is this article about?") < lines.index(
+        "note: asked about the whole text, so its opening is quoted"
+    )
+    assert "**Russian President Vladimir Putin extended his congratulations" in result.output
+
+
 def test_chat_ends_at_end_of_input(run, index_copy):
     result = run("chat", "--index", index_copy, input="Where is the inauguration?")
     assert result.exit_code == 0 and "inauguration in Washington" in result.output
