@@ -101,6 +101,14 @@ def test_an_unanswerable_question_gets_an_honest_reply_and_the_nearest_passage(b
     assert "<blockquote expandable>" in reply.html
 
 
+def test_a_question_about_the_whole_text_gets_its_opening(bot, api, article_text):
+    question = api.send(103, "what's this article about?")
+    [reply] = api.wait_for_replies(question)
+    assert not reply.text.startswith("The text does not seem to answer that")
+    assert CONGRATULATE in reply.bold[0] and article_text.startswith(reply.bold[0])
+    assert "Note: asked about the whole text, so its opening is quoted." in reply.text
+
+
 def test_commands_and_non_text_messages(bot, api):
     start = api.send(103, "/start")
     assert "article.txt" in api.wait_for_replies(start)[0].text
