@@ -273,7 +273,7 @@ def _openings(
     """The first passage of each of the first k documents, its first sentence emphasised."""
     _, firsts = np.unique(index.passages[:, 0], return_index=True)
     quotes = []
-    for row in sorted(firsts)[:k]:
+    for row in firsts[:k]:  # documents in index order
         doc, start, end, paragraph, first, _ = index.passages[row]
         highlight = Highlight(int(index.sentences[first][1]), int(index.sentences[first][2]))
         quotes.append(quote_of(index, doc, start, end, paragraph, 0.0, highlight))
