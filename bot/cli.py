@@ -107,7 +107,7 @@ def _open(engine: Engine) -> None:
 @click.option("--force", is_flag=True, help="Re-embed everything, even what did not change.")
 @click.option("--prune", is_flag=True, help="Drop what is gone; with PATHS, index exactly PATHS and drop the rest.")
 def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: bool) -> None:
-    """Add or update text, Markdown and HTML files and folders; only new and changed files are embedded.
+    """Add or update text, Markdown, HTML, PDF and Word files and folders; only new and changed files are embedded.
 
     PATHS join the files the index already holds. Without PATHS: update what it holds (else index the
     bundled article). Nothing leaves the index unless asked: --prune, or `citebot forget PATH`.
