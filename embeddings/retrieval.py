@@ -35,7 +35,8 @@ _OVERVIEW = re.compile(
         rf"what\s+(does|do)\s+{_THE_TEXT}\s+(say|tell( us| me)?|cover)",
         rf"(summari[sz]e|sum\s+up|explain)(\s+({_THE_TEXT}|it|this))?|sum\s+(it|this)\s+up",
         rf"((can\s+you\s+)?give\s+me\s+)?(a|the)\s+(short\s+)?(summary|gist|overview){_OF_IT}",
-        rf"what(['’]s|\s+is|\s+are)\s+the\s+(main|key)\s+(points?|ideas?|takeaways?){_OF_IT}",
+        rf"what(['’]s|\s+is|\s+are)\s+the\s+(main\s+|key\s+)?(points?|ideas?|takeaways?|topics?|subjects?|themes?)"
+        rf"{_OF_IT}",
         r"tl;?\s*dr",
     ])
     + r")(,?\s+please)?",

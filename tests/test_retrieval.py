@@ -62,6 +62,7 @@ def test_a_question_about_the_text_is_searched_for_its_subject():
         "Summarise the document, please.",
         "give me a summary",
         "what are the main points",
+        "What's the topic of this text?",
         "tl;dr",
     ],
 )
@@ -75,7 +76,9 @@ def test_a_question_about_the_whole_text_quotes_its_opening(fake_index, fake_emb
 
 
 @pytest.mark.parametrize(
-    "question", ["What does the article say about Ukraine?", "Is the text about Ukraine?", "Explain the treaty"]
+    "question",
+    ["What does the article say about Ukraine?", "Is the text about Ukraine?", "Explain the treaty",
+     "What is the point of the treaty?"],
 )
 def test_a_question_about_a_subject_of_the_text_is_searched(fake_index, fake_embedder, question):
     assert OPENING_NOTE not in answer_question(fake_index, fake_embedder, question).notes
