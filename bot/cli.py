@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import json
 import logging
+import re
 import secrets
 import shutil
 import sys
@@ -220,7 +221,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         line = line.strip()
         if not line:
             continue
-        if line.startswith("/") and line[1:].isalpha():
+        if re.match(r"/[a-z]+(\s|$)", line):
             line = ":" + line[1:]  # a command written the way Telegram's are
         if line in (":quit", ":q", ":exit", "quit", "exit"):
             break

@@ -167,8 +167,8 @@ def test_chat_leads_with_the_answer_and_bolds_only_it(run, index_copy, article_t
 
 
 def test_chat_takes_commands_written_the_telegram_way(run, index_copy):
-    result = run("chat", "--index", index_copy, input="/help\n/quit\nnever asked\n")
-    assert result.exit_code == 0 and ":quit" in result.output
+    result = run("chat", "--index", index_copy, input="/help\n/k 2\n/quit\nnever asked\n")
+    assert result.exit_code == 0 and ":quit" in result.output and "showing 2 passage(s)" in result.output
     assert "¶" not in result.output and "never asked" not in result.output
 
 
