@@ -26,6 +26,7 @@ import io
 import json
 import logging
 import re
+import secrets
 import threading
 from collections import OrderedDict
 from contextlib import AbstractContextManager
@@ -129,13 +130,16 @@ class MilvusStore:
     """The index in Milvus collection name at uri (a .db path: Milvus Lite in this process; http(s)://host:
     port: a Milvus Lite server, Standalone or a cluster)."""
 
-    def __init__(self, uri: str, collection: str = "citebot", token: str = "", timeout: float = TIMEOUT_SECONDS):
+    def __init__(self, uri: str, collection: str = "citebot", token: str = "", timeout: float = TIMEOUT_SECONDS,
+                 own: dict[str, str] | None = None):
         if not _NAME.fullmatch(collection) or "__" in collection:
             raise ValueError(
                 f"the Milvus collection name {collection!r} must be letters, digits and single underscores"
             )
         self.uri, self.collection, self.timeout = uri, collection, timeout
         self._token = token
+        # The properties this store writes on its collections, and must find on one before it drops it.
+        self._own = own or OWN
         self.location = f"Milvus collection {collection} at {uri}"
         self.update_command = "citebot index (with CITEBOT_STORE=milvus)"
         self._client = None
@@ -246,7 +250,7 @@ class MilvusStore:
         params = client.prepare_index_params()
         params.add_index("vector", index_type="HNSW", metric_type="IP",
                          params={"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION})
-        self.call("create_collection", target, schema=schema, index_params=params, properties=OWN)
+        self.call("create_collection", target, schema=schema, index_params=params, properties=self._own)
         vectors = index.vectors.reconstruct_n(0, index.vectors.ntotal) if index.vectors.ntotal else []
         for start in range(0, len(vectors), BATCH):
             rows = [{"id": start + i, "vector": v.tolist()} for i, v in enumerate(vectors[start : start + BATCH])]
@@ -270,12 +274,23 @@ class MilvusStore:
         """Nothing to do: a build that died before moving the alias is overwritten by the next."""
 
     def scratch(self) -> MilvusStore:
-        """A collection of its own beside this one (C_eval), for indexes that must not replace C's."""
-        return MilvusStore(self.uri, f"{self.collection}_eval", self._token, self.timeout)
+        """A collection of this run's own beside this one, for indexes that must not replace C's.
+
+        Its name is new (no collection or alias holds it) and its collections carry this run's token, so
+        that dropping it afterwards can never reach a user's collection, even one named like it.
+        """
+        taken = set(self.call("list_collections")) | set(self.call("list_aliases")["aliases"])
+        while True:
+            run = secrets.token_hex(6)
+            name = f"{self.collection}_scratch_{run}"
+            if not taken & {name, f"{name}__g1", f"{name}__g1__rows"}:
+                break
+        return MilvusStore(self.uri, name, self._token, self.timeout, own={"citebot": "scratch", "citebot_run": run})
 
     def drop(self) -> None:
-        """Remove the alias and every generation of this collection."""
-        if self.generation() is not None:
+        """Remove the alias and every generation of this collection that this store's properties prove its own."""
+        current = self.generation()
+        if current is not None and self._is_own(current):
             self.call("drop_alias", self.collection)
         for name in self.call("list_collections"):
             if re.fullmatch(rf"{re.escape(self.collection)}__g\d+(__rows)?", name):
@@ -309,7 +324,7 @@ class MilvusStore:
         schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector in every collection
         params = client.prepare_index_params()
         params.add_index("unused", index_type="FLAT", metric_type="L2")
-        self.call("create_collection", name, schema=schema, index_params=params, properties=OWN)
+        self.call("create_collection", name, schema=schema, index_params=params, properties=self._own)
         # Row 0 says where each text's chunks are (first row id, count), so that a reader fetches them by id
         # in batches, however many there are (a query by filter returns at most 16,384 rows).
         rows, where = [], {}
@@ -351,12 +366,16 @@ class MilvusStore:
                 self._drop_own(name)
 
     def _drop_own(self, name: str) -> bool:
-        """Drop collection name if citebot wrote it (a property says so); else leave it and say so."""
-        if self.call("describe_collection", name).get("properties", {}).get("citebot") != OWN["citebot"]:
+        """Drop collection name if this store wrote it (its properties say so); else leave it and say so."""
+        if not self._is_own(name):
             logger.warning("Milvus collection %s is named like citebot's but is not its own; it is left alone", name)
             return False
         self.call("drop_collection", name)
         return True
+
+    def _is_own(self, name: str) -> bool:
+        properties = self.call("describe_collection", name).get("properties", {})
+        return all(properties.get(key) == value for key, value in self._own.items())
 
 
 

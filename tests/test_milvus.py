@@ -21,7 +21,7 @@ from bot.cli import cli
 from embeddings import DEFAULT_MODEL, Engine, IndexSettings, IndexWriteError, MilvusStore, StoreUnavailableError
 from embeddings.stores import REFRESH_SECONDS
 
-from .conftest import ARTICLE
+from .conftest import ARTICLE, ARTICLE_DEV
 
 pytest.importorskip("pymilvus")
 pytestmark = pytest.mark.model
@@ -252,3 +252,18 @@ def test_a_collection_citebot_did_not_write_is_never_dropped(tmp_path, real_embe
     with pytest.raises(IndexWriteError, match="citebot__g1 is not one citebot wrote"):
         engine.build([ARTICLE])
     assert client.has_collection("citebot__g1") and client.query("citebot__g1", ids=[1])
+
+
+def test_eval_never_drops_a_users_collection_named_like_its_scratch(run, tmp_path):
+    """`citebot eval` on the Milvus store works in a collection of its own and leaves `docs_eval` whole."""
+    db = tmp_path / "shared.db"
+    built = run("index", ARTICLE, CITEBOT_STORE="milvus", CITEBOT_MILVUS_URI=db, CITEBOT_MILVUS_COLLECTION="docs_eval")
+    assert built.exit_code == 0, built.output
+    evaluated = run("eval", ARTICLE_DEV, CITEBOT_STORE="milvus", CITEBOT_MILVUS_URI=db, CITEBOT_MILVUS_COLLECTION="docs")
+    assert evaluated.exit_code == 0, evaluated.output
+    asked = run("ask", QUESTION, "--json", CITEBOT_STORE="milvus", CITEBOT_MILVUS_URI=db,
+                CITEBOT_MILVUS_COLLECTION="docs_eval")
+    assert asked.exit_code == 0, asked.output
+    assert json.loads(asked.stdout)["passages"]
+    client = MilvusStore(str(db), "docs").client()
+    assert sorted(client.list_collections()) == ["docs_eval__g1", "docs_eval__g1__rows"]
