@@ -125,8 +125,11 @@ class OnnxEmbedder:
 
         session = self._load_session()
 
+        # The tokenizer reads a text whole before truncating it: what no token could reach is cut first.
+        limit = int(self._config["max_seq_length"]) * 24
+
         def embed(rows: list[int]) -> None:
-            encodings = tokenizer.encode_batch([texts[i] for i in rows])
+            encodings = tokenizer.encode_batch([texts[i][:limit] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask}

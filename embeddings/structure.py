@@ -22,6 +22,9 @@ SECTION_SEPARATOR = " › "
 # alike. The embedder and the reranker read every heading: a table row "Weight: 820 g" means nothing
 # without the "Aurora desk lamp" above it (on tests/data/everyday this alone puts the right answer first).
 WORD_SEARCH_HEADINGS = 1
+# What search reads of a span is cut to this many characters beyond the span's own: a table row's cells and
+# headings repeated over each of its sentences would otherwise multiply what a build embeds without bound.
+SEARCH_EXTRA_CHARS = 500
 _CARRIED_LINE = re.compile(r"\n[ \t]*(?:>[ \t]?)*[ \t]*")
 _parser = None
 _parser_lock = threading.Lock()
@@ -69,7 +72,7 @@ class Layout:
         unit = self.units[paragraph - 1] if 0 < paragraph <= len(self.units) else Unit(start, end)
         body = unit.cells or visible(self.text[start:end])
         above = SECTION_SEPARATOR.join(unit.headings[-headings:] if headings else unit.headings)
-        return f"{above}: {body}" if above else body
+        return (f"{above}: {body}" if above else body)[: end - start + SEARCH_EXTRA_CHARS]
 
     def shown(self, text: str) -> str:
         """text (a slice of the document) as a reader sees it: inline markup gone in Markdown."""

@@ -29,6 +29,10 @@ FOOTER_WORDS = 25
 FOOTER_PARAGRAPHS = 4
 # A sentence of at most this many words is read with the one after it.
 SHORT_SENTENCE = 2
+# A "sentence" longer than this is cut at white space (or, without any, anywhere): a text without sentence
+# ends would otherwise be one sentence that every question reaching it tokenizes whole. It is more than the
+# models read of a sentence (the embedder 256 tokens, the reranker 64), so no real sentence loses words.
+MAX_SENTENCE_CHARS = 1500
 _NEWLINE = re.compile(r"\n")
 
 
@@ -89,7 +93,23 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     span = _strip(text, position, end)
     if span:
         spans.append(span)
-    return _join_short(text, spans)
+    return [piece for span in _join_short(text, spans) for piece in _bounded(text, *span)]
+
+
+def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """[start, end) as pieces of at most MAX_SENTENCE_CHARS, cut at the last white space that leaves a piece
+    at least half that long, else at the limit."""
+    pieces = []
+    while end - start > MAX_SENTENCE_CHARS:
+        limit = start + MAX_SENTENCE_CHARS
+        half = start + MAX_SENTENCE_CHARS // 2
+        cut = max(text.rfind(" ", half, limit), text.rfind("\n", half, limit))
+        piece = _strip(text, start, cut if cut > start else limit)
+        if piece:
+            pieces.append(piece)
+        start = cut if cut > start else limit
+    piece = _strip(text, start, end)
+    return pieces + [piece] if piece else pieces
 
 
 def _join_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -18,6 +18,7 @@ from bot.cli import cli
 from embeddings.encoder import DEFAULT_MODEL
 from embeddings.engine import Engine
 from embeddings.store import IndexSettings
+from embeddings.text import MAX_SENTENCE_CHARS
 from tests.fake_bot_api import BOT, TOKEN, FakeBotApi
 from tests.telegram_harness import RunningBot, citebot_telegram
 
@@ -190,9 +191,9 @@ def test_long_answers_are_cut_to_one_message_and_markup_is_escaped(bot_api, odd_
         long = api.send(110, "Does the long paragraph keep going with more words?")
         card = api.card(long)  # a longer one would get a 400
         [quoted] = card.shown.quotes
-        assert "¶ 2 · chars" in card.text and len(quoted) > 3500
-        # A 27,000-character sentence is cut to fit one message, and the cut is marked.
-        assert quoted.startswith("The long paragraph keeps going word0 and more") and quoted.endswith("…")
+        # A 27,000-character sentence is indexed as pieces of at most MAX_SENTENCE_CHARS: the card quotes one.
+        assert "¶ 2 · chars 70–" in card.text and 1000 < len(quoted) <= MAX_SENTENCE_CHARS
+        assert quoted.startswith("The long paragraph keeps going word0 and more")
 
 
 def test_a_users_questions_over_the_limit_get_one_note(bot_api, article_engine):
