@@ -68,6 +68,9 @@ COMMANDS = [
 ]
 # Button presses a user may make in any minute (a press that asks again costs as much as a question).
 PRESSES_PER_MINUTE = 30
+# Button presses all members of a group may make in any minute: with the group's questions, the bot's edits
+# and replies stay within the about 20 messages a minute Telegram takes for one group, so none wait in line.
+GROUP_PRESSES_PER_MINUTE = 8
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 
@@ -284,6 +287,7 @@ def build_application(settings: Settings, engine: Engine, retry_backoff: float =
         limiter=QuestionLimiter(settings.telegram_questions_per_minute),
         chat_limiter=QuestionLimiter(settings.telegram_group_questions_per_minute),
         press_limiter=QuestionLimiter(PRESSES_PER_MINUTE),
+        chat_press_limiter=QuestionLimiter(GROUP_PRESSES_PER_MINUTE),
         allowed_chats=frozenset(settings.telegram_allowed_chats),
         admins=frozenset(settings.telegram_admins),
         upload_dir=settings.telegram_state_dir / "uploads",

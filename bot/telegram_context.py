@@ -25,6 +25,7 @@ class Services:
     limiter: QuestionLimiter
     chat_limiter: QuestionLimiter
     press_limiter: QuestionLimiter
+    chat_press_limiter: QuestionLimiter
     allowed_chats: frozenset[int]
     admins: frozenset[int]
     upload_dir: Path

@@ -59,7 +59,13 @@ def _budgets(update: Update, services: Services) -> list[tuple[QuestionLimiter, 
     # Anonymous admins and channels post as one shared user: their budget is their chat's.
     sender = message.sender_chat.id if message is not None and message.sender_chat else update.effective_user.id
     if update.callback_query:
-        return [(services.press_limiter, sender, "You have")]
+        budgets = [(services.press_limiter, sender, "You have")]
+        # A press in a group edits a message there, and Telegram lets a bot send about 20 a minute to one
+        # group: presses by several members, each within their own limit, would queue the group's answers.
+        chat = update.effective_chat
+        if chat is not None and chat.type != "private":
+            budgets.append((services.chat_press_limiter, chat.id, "This chat has"))
+        return budgets
     budgets = [(services.limiter, sender, "You have")]
     if message is not None and message.chat.type != "private":
         budgets.append((services.chat_limiter, message.chat_id, "This chat has"))

@@ -105,3 +105,17 @@ def test_a_flood_of_forged_presses_writes_a_bounded_number_of_log_lines(flooded,
         forged = [api.press(card, "wider ▶", data=f"p:dead:0:1:0:0:0~forged{n}") for n in range(FLOOD)]
         assert api.wait_until(lambda: sum(p in api.callback_answers for p in forged) >= 31, 30)
     assert caplog.text.count("refused a button press from user 48") == 30  # the press budget, then nothing
+
+
+def test_two_members_pressing_within_their_limits_leave_a_groups_questions_answered(flooded):
+    """Presses in a group count against the group too, so its edits never queue another member's answer."""
+    api, _ = flooded
+    card = api.card(api.send(-480, f"@{NAME} When does Putin hold Security Council meetings?",
+                             chat_type="supergroup", user_id=61))
+    presses = [api.press(card, "next match", user_id=user) for _ in range(25) for user in (62, 63)]
+    assert api.wait_until(lambda: sum(p in api.callback_answers for p in presses) >= 8, 30)
+    asked = api.send(-480, f"@{NAME} who congratulated Trump?", chat_type="supergroup", user_id=64)
+    # Before, the 50 presses were all admitted (25 a member is within 30 a minute) and their 50 edits
+    # waited in Telegram's 20-a-minute line for the group ahead of this answer: about 90 s.
+    assert api.wait_until(lambda: api.replies_to(asked), 10)
+    assert "congratulations" in api.card(asked).text
