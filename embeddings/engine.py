@@ -210,7 +210,7 @@ class Engine:
             except SourceError as error:
                 if path in named:
                     raise
-                logger.warning("left out: %s", error)
+                logger.info("left out: %s", error)  # the report says it, once, to whoever asked
                 skipped.append(str(error))
         if not documents:
             raise SourceError(paths[0], f"{paths[0]}: nothing could be read ({'; '.join(skipped)})")

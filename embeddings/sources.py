@@ -8,8 +8,10 @@ import io
 import logging
 import multiprocessing
 import os
+import resource
 import stat
 import threading
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +27,12 @@ T = TypeVar("T")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 # The longest any one HTML, PDF or Word file may take to read (its structure is parsed in a worker).
 MAX_READ_SECONDS = 60.0
+# The memory that worker may take, and the bytes a Word file's parts may unpack to: a 141 kB .docx can
+# unpack to gigabytes (a zip bomb), and python-docx holds every part in memory.
+MAX_READER_MEMORY = 1024 * 1024 * 1024
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+# Characters one file may give to index: about a minute of embedding on 2 cores (a book of 300,000 words).
+MAX_FILE_CHARS = 2_000_000
 _worker = None
 _worker_lock = threading.Lock()
 # charset-normalizer's measure of mess in a decoding (0: none); above this a guess is not trusted.
@@ -81,7 +89,16 @@ def read_document(path: Path) -> Document:
     if kind in HTML_SUFFIXES:
         text, format = _bounded(html_text, data, path)
         return Document(str(path), digest, text, format)
-    return Document(str(path), digest, decode(data, path), "markdown" if kind in MARKDOWN_SUFFIXES else "text")
+    text = _within_limit(decode(data, path), path)
+    return Document(str(path), digest, text, "markdown" if kind in MARKDOWN_SUFFIXES else "text")
+
+
+def _within_limit(text: str, path: Path) -> str:
+    if len(text) > MAX_FILE_CHARS:
+        raise SourceError(
+            path, f"{path}: holds {len(text):,} characters, over the limit of {MAX_FILE_CHARS:,} for one file; split it"
+        )
+    return text
 
 
 def decode(data: bytes, path: Path) -> str:
@@ -129,6 +146,13 @@ def docx_text(data: bytes, path: Path) -> str:
     from docx import Document as Word  # only DOCX files pay for it
 
     try:
+        unpacked = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise SourceError(path, f"{path}: is not a Word (.docx) document that can be read") from error
+    # zipfile never unpacks an entry beyond the size it declares, so the sum bounds what python-docx holds.
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise SourceError(path, f"{path}: unpacks to {unpacked:,} bytes, over the limit of {MAX_UNPACKED_BYTES:,}")
+    try:
         word = Word(io.BytesIO(data))
     except Exception as error:  # python-docx raises zipfile, lxml and its own errors for a damaged file
         raise SourceError(path, f"{path}: is not a Word (.docx) document that can be read") from error
@@ -158,21 +182,44 @@ def _read_regular_file(path: Path) -> bytes:
 
 
 def _bounded(convert: Callable[..., T], data: bytes, path: Path) -> T:
-    """convert(data, path) in a worker process that is stopped after MAX_READ_SECONDS: however a file is
-    made, reading it cannot hold a build (and the build lock) for longer."""
+    """convert(data, path) in a worker process that is stopped after MAX_READ_SECONDS and may take at most
+    MAX_READER_MEMORY: however a file is made, reading it cannot hold a build (and the build lock) for
+    longer, nor take the machine's memory."""
     global _worker
     with _worker_lock:
         if _worker is None:
             # spawn, not fork: the caller may be a bot with threads (and onnxruntime) running.
-            _worker = multiprocessing.get_context("spawn").Pool(1)
+            _worker = multiprocessing.get_context("spawn").Pool(1, initializer=_limit_memory)
             atexit.register(_worker.terminate)  # before the interpreter tears down what the pool needs
-        pending = _worker.apply_async(convert, (data, path))
+        pending = _worker.apply_async(_read_in_worker, (convert, data, path))
         try:
             return pending.get(timeout=MAX_READ_SECONDS)
         except multiprocessing.TimeoutError:
             _worker.terminate()
             _worker = None
             raise SourceError(path, f"{path}: took over {MAX_READ_SECONDS:.0f} s to read; it is left out") from None
+
+
+def _limit_memory() -> None:  # runs in the worker process
+    # The data segment (heap and anonymous maps): what a parser grows, and not the libraries mapped in.
+    resource.setrlimit(resource.RLIMIT_DATA, (MAX_READER_MEMORY, MAX_READER_MEMORY))
+
+
+def _read_in_worker(convert: Callable[..., T], data: bytes, path: Path) -> T:  # runs in the worker process
+    """convert(data, path), whose failures, however deep in a parser, become one SourceError line."""
+    try:
+        result = convert(data, path)
+    except SourceError:
+        raise
+    except MemoryError:
+        raise SourceError(path, f"{path}: needs more than {MAX_READER_MEMORY >> 20:,} MB of memory to read") from None
+    except RecursionError:
+        raise SourceError(path, f"{path}: is nested too deeply to read") from None
+    except Exception as error:  # a damaged file fails inside a parser in that parser's own ways
+        reason = " ".join(str(error).split())[:120] or type(error).__name__
+        raise SourceError(path, f"{path}: cannot be read ({reason})") from None
+    _within_limit(result[0] if isinstance(result, tuple) else result, path)
+    return result
 
 
 def html_text(data: bytes, path: Path | None = None) -> tuple[str, str]:

@@ -1,0 +1,107 @@
+"""Hardening III: documents that cannot starve or crash a build or a question, each through the CLI in a
+process under a memory limit, so that a regression fails the test instead of the machine."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import ARTICLE
+
+pytestmark = pytest.mark.model
+CITEBOT = Path(sys.executable).with_name("citebot")
+# The whole command, model and all, runs under this: far below what the bombs asked for before.
+MEMORY_LIMIT = 2_500 * 1024 * 1024
+
+
+def citebot(tmp_path: Path, *args: object) -> subprocess.CompletedProcess:
+    """citebot ARGS in its own process under MEMORY_LIMIT, with its index in tmp_path."""
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env["CITEBOT_INDEX_DIR"] = str(tmp_path / "index")
+    return subprocess.run([str(CITEBOT), *map(str, args)], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          preexec_fn=limit, timeout=240, stdin=subprocess.DEVNULL)
+
+
+def word_file(body: str, extra: dict[str, bytes] | None = None) -> bytes:
+    """A minimal .docx whose document.xml holds body (WordprocessingML paragraphs), plus extra parts."""
+    import docx
+
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    source = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = source.read(entry)
+            if entry.filename == "word/document.xml":
+                head, _, tail = data.decode().partition("<w:body>")
+                data = (head + "<w:body>" + body + tail.partition("<w:sectPr")[1] + tail.partition("<w:sectPr")[2]).encode()
+            target.writestr(entry, data)
+        for name, data in (extra or {}).items():
+            target.writestr(name, data)
+    return out.getvalue()
+
+
+def folder_with(tmp_path: Path, name: str, data: bytes) -> Path:
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "article.txt").write_bytes(ARTICLE.read_bytes())
+    (folder / name).write_bytes(data)
+    return folder
+
+
+def assert_left_out_and_the_rest_indexed(result: subprocess.CompletedProcess, name: str, reason: str) -> None:
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if name in line]
+    assert len(lines) == 1 and reason in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Indexed 1 file(s)" in result.stdout
+
+
+def test_a_word_file_that_unpacks_to_gigabytes_is_left_out_and_the_rest_indexed(tmp_path):
+    paragraph = "<w:p><w:r><w:t>" + "The boiler restarts itself. " * 40 + "</w:t></w:r></w:p>"
+    bomb = word_file(paragraph * 250_000)  # about 300 MB of XML, a few hundred kB packed
+    assert len(bomb) < 3_000_000
+    result = citebot(tmp_path, "index", folder_with(tmp_path, "handbook.docx", bomb))
+    assert_left_out_and_the_rest_indexed(result, "handbook.docx", "over the limit")
+
+
+def test_a_small_word_file_holding_a_huge_image_is_left_out(tmp_path):
+    bomb = word_file("<w:p><w:r><w:t>Leave is 25 days.</w:t></w:r></w:p>", {"word/media/image1.png": bytes(400 << 20)})
+    result = citebot(tmp_path, "index", folder_with(tmp_path, "leave.docx", bomb))
+    assert_left_out_and_the_rest_indexed(result, "leave.docx", "over the limit")
+
+
+def test_a_word_file_whose_text_is_larger_than_a_file_may_give_is_left_out(tmp_path):
+    paragraph = "<w:p><w:r><w:t>" + "Staff may carry over five days. " * 30 + "</w:t></w:r></w:p>"
+    bomb = word_file(paragraph * 3_000)  # 2.9 million characters, within what it may unpack
+    result = citebot(tmp_path, "index", folder_with(tmp_path, "rules.docx", bomb))
+    assert_left_out_and_the_rest_indexed(result, "rules.docx", "over the limit of 2,000,000")
+
+
+def test_a_text_without_sentence_ends_is_cut_into_bounded_sentences_and_questions_still_answer(tmp_path):
+    from embeddings.store import load_index
+    from embeddings.text import MAX_SENTENCE_CHARS
+
+    folder = folder_with(tmp_path, "log.txt", (("overflow " * 60_000) + "\n\n" + "x" * 200_000).encode())
+    built = citebot(tmp_path, "index", folder)
+    assert built.returncode == 0, built.stderr
+    index = load_index(tmp_path / "index")
+    lengths = index.sentences[:, 2] - index.sentences[:, 1]
+    assert lengths.max() <= MAX_SENTENCE_CHARS
+    asked = citebot(tmp_path, "ask", "--json", "When does the New START treaty expire?")
+    assert asked.returncode == 0, asked.stderr
+    assert "February" in json.loads(asked.stdout)["passages"][0]["text"]
+
