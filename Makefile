@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@# Python's own pip is too old to read the extras trafilatura's dependencies name: 500 lines of warnings.
 	$(PIP) --upgrade "pip>=24.1"
-	$(PIP) -e .
+	$(PIP) --config-settings editable_mode=strict -e .
 	touch $@
 
 install-test: $(VENV)/.installed-test

@@ -97,7 +97,8 @@ def _open(engine: Engine) -> None:
     try:
         engine.open()
     except IndexNotFoundError as error:
-        raise UserError(f"{error} (the bundled article is {DEFAULT_ARTICLE})") from error
+        bundled = f" (the bundled article is {DEFAULT_ARTICLE})" if DEFAULT_ARTICLE.is_file() else ""
+        raise UserError(f"{error}{bundled}") from error
     for warning in engine.warnings():
         click.echo(f"warning: {warning}", err=True)
 

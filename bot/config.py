@@ -24,6 +24,12 @@ from embeddings import (
 __all__ = ["DEFAULT_ARTICLE", "TELEGRAM_API", "ConfigError", "Settings", "check_telegram", "env_name", "load_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# A checkout keeps its index and state in its own data/; an installed wheel never writes into site-packages.
+DATA_DIR = (
+    PROJECT_ROOT / "data"
+    if (PROJECT_ROOT / "pyproject.toml").is_file()
+    else Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "citebot"
+)
 DEFAULT_ARTICLE = PROJECT_ROOT / "data" / "article.txt"
 TELEGRAM_API = "https://api.telegram.org/bot"
 STORES = ("faiss", "milvus")
@@ -41,17 +47,17 @@ def _env(name: str, default: object, secret: bool = False):
 class Settings:
     """Every setting of citebot; each field is the environment variable CITEBOT_<FIELD> unless it names another."""
 
-    index_dir: Path = PROJECT_ROOT / "data" / "index"
+    index_dir: Path = DATA_DIR / "index"
     model: str = DEFAULT_MODEL
     backend: str = "onnx"
-    cache_dir: Path = PROJECT_ROOT / "data" / "models"
+    cache_dir: Path = DATA_DIR / "models"
     max_words: int = 80
     vector_index: str = "auto"
     top_k: int = 3
     min_confidence: float = RetrievalSettings.min_confidence
     rerank: bool = True
     store: str = "faiss"
-    milvus_uri: str = str(PROJECT_ROOT / "data" / "milvus.db")
+    milvus_uri: str = str(DATA_DIR / "milvus.db")
     milvus_token: str = field(default="", repr=False)
     milvus_collection: str = "citebot"
     milvus_timeout: float = 10.0
@@ -60,7 +66,7 @@ class Settings:
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)
     telegram_allowed_chats: tuple[int, ...] = ()
     telegram_admins: tuple[int, ...] = ()
-    telegram_state_dir: Path = PROJECT_ROOT / "data" / "telegram"
+    telegram_state_dir: Path = DATA_DIR / "telegram"
     telegram_repeat_window: float = 600.0
     telegram_inline_cache_time: int = 60
     telegram_max_upload_mb: float = 20.0
