@@ -17,7 +17,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	@# Python's own pip is too old to read the extras trafilatura's dependencies name: 500 lines of warnings.
 	$(PIP) --upgrade "pip>=24.1"
-	$(PIP) --config-settings editable_mode=strict -e .
+	@# setuptools' notice that an editable install follows this folder is for the developer reading this.
+	PYTHONWARNINGS=ignore $(PIP) -e .
 	touch $@
 
 install-test: $(VENV)/.installed-test
