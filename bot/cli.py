@@ -231,7 +231,8 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             continue
         if line.startswith(":k"):
             value = line[2:].strip()
-            if value.isdigit() and 1 <= int(value) <= 20:
+            # isdigit() also takes "²" and 5,000-digit numbers, which int() refuses: ASCII, two digits at most.
+            if value.isascii() and value.isdigit() and len(value) <= 2 and 1 <= int(value) <= 20:
                 k = int(value)
                 click.echo(f"showing {k} passage(s) an answer")
             else:

@@ -308,3 +308,9 @@ def test_files_over_the_size_limit_are_refused(run, tmp_path, monkeypatch):
 def test_small_talk_gets_one_short_line_instead_of_a_search(run, index_copy, said, reply):
     result = run("chat", "--index", index_copy, input=said + "\n")
     assert reply in result.output and "¶" not in result.output
+
+
+def test_chat_answers_a_k_it_cannot_read_with_its_usage(run, index_copy):
+    result = run("chat", "--index", index_copy, input=":k ²\n/k " + "9" * 5000 + "\n:k 3\n:quit\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("usage: :k N, with N from 1 to 20") == 2 and "showing 3 passage(s)" in result.output
