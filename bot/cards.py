@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -139,6 +140,9 @@ class QuestionStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        # Users' questions are the bot's to read only (SQLite gives its WAL files the same mode).
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)  # one an earlier version created readable by all
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # Losing the last questions in a power cut only costs their cards' "next match"; not syncing every
         # insert to disk keeps a question's answer from waiting on the disk.

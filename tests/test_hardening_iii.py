@@ -105,3 +105,13 @@ def test_a_text_without_sentence_ends_is_cut_into_bounded_sentences_and_question
     assert asked.returncode == 0, asked.stderr
     assert "February" in json.loads(asked.stdout)["passages"][0]["text"]
 
+
+
+def test_the_bots_question_store_is_readable_by_the_bot_only(tmp_path):
+    from bot.cards import QuestionStore
+
+    store = QuestionStore(tmp_path / "telegram" / "questions.sqlite")
+    store.remember("Who congratulated Trump?")
+    for path in (tmp_path / "telegram").iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path
+    store.close()
