@@ -37,6 +37,9 @@ ONNX_CONFIG = "citebot-onnx.json"
 # The default model's int8 export, made by `make embedder` and shipped inside the package.
 BUNDLED_EMBEDDER = Path(__file__).resolve().parent / "models" / "minilm"
 MODELS_EXTRA = "pip install 'citebot[models]'"
+# A tokenizer reads a text whole before it truncates it; no token is longer than this many characters, so
+# a text is first cut to this times the tokens a model reads (a 4.5 MB "sentence" cost 11 s a question).
+CHARS_PER_TOKEN = 24
 
 
 # Called with (texts embedded so far, texts in all) while a long list is embedded.
@@ -89,12 +92,11 @@ class SentenceTransformerEmbedder:
                 # Weights come from disk only; never let a library reach for a hub.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                SentenceTransformer = _sentence_transformers().SentenceTransformer
                 from transformers.utils import logging as transformers_logging
 
                 transformers_logging.disable_progress_bar()
                 logger.info("loading embedding model %s from %s", self.name, self._path)
-                self._model = SentenceTransformer(str(self._path), device="cpu")
+                self._model = _sentence_transformers().SentenceTransformer(str(self._path), device="cpu")
             return self._model
 
 
@@ -129,8 +131,7 @@ class OnnxEmbedder:
 
         session = self._load_session()
 
-        # The tokenizer reads a text whole before truncating it: what no token could reach is cut first.
-        limit = int(self._config["max_seq_length"]) * 24
+        limit = int(self._config["max_seq_length"]) * CHARS_PER_TOKEN
 
         def embed(rows: list[int]) -> None:
             encodings = tokenizer.encode_batch([texts[i][:limit] for i in rows])
@@ -224,9 +225,6 @@ def export_onnx(name: str, target: Path, scheme: str | None = None) -> Path:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     library = _sentence_transformers()
-    SentenceTransformer, export_dynamic_quantized_onnx_model = (
-        library.SentenceTransformer, library.export_dynamic_quantized_onnx_model
-    )
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
 
     target = Path(target)
@@ -234,13 +232,13 @@ def export_onnx(name: str, target: Path, scheme: str | None = None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         with _quiet_libraries():
-            model = SentenceTransformer(str(source), backend="onnx", device="cpu")
+            model = library.SentenceTransformer(str(source), backend="onnx", device="cpu")
             model.save(str(staging))
             scheme = scheme or _quantisation_scheme()
             # Only the MatMuls: quantising the embedding lookups (Gather) as well cost 0.5 point of hit@1 on
             # the SQuAD dev set and bought no speed; MatMul alone matches fp32's hit@1.
             quantisation = getattr(AutoQuantizationConfig, scheme)(is_static=False, operators_to_quantize=["MatMul"])
-            export_dynamic_quantized_onnx_model(
+            library.export_dynamic_quantized_onnx_model(
                 model, quantisation, str(staging), file_suffix=f"qint8_matmul_{scheme}"
             )
             dimension = int(model.encode(["dimension"]).shape[1])
@@ -339,17 +337,21 @@ def load_embedder(name: str = DEFAULT_MODEL, backend: str = "torch", cache_dir: 
             if backend == "torch":
                 _embedders[key] = SentenceTransformerEmbedder(name)
             else:
-                if name == DEFAULT_MODEL and (BUNDLED_EMBEDDER / ONNX_CONFIG).is_file():
-                    _embedders[key] = OnnxEmbedder(name, BUNDLED_EMBEDDER)
-                    return _embedders[key]
-                if cache_dir is None:
-                    raise ValueError("the onnx backend needs a cache directory for its export")
-                directory = onnx_export_dir(name, cache_dir)
-                if not (directory / ONNX_CONFIG).is_file():
-                    logger.warning("exporting %s to int8 ONNX in %s (once, about 10 s)", name, directory)
-                    export_onnx(name, directory)
-                _embedders[key] = OnnxEmbedder(name, directory)
+                _embedders[key] = OnnxEmbedder(name, _onnx_directory(name, cache_dir))
         return _embedders[key]
+
+
+def _onnx_directory(name: str, cache_dir: Path | None) -> Path:
+    """The int8 export of model name: the bundled one for the default model, else made once in cache_dir."""
+    if name == DEFAULT_MODEL and (BUNDLED_EMBEDDER / ONNX_CONFIG).is_file():
+        return BUNDLED_EMBEDDER
+    if cache_dir is None:
+        raise ValueError("the onnx backend needs a cache directory for its export")
+    directory = onnx_export_dir(name, cache_dir)
+    if not (directory / ONNX_CONFIG).is_file():
+        logger.warning("exporting %s to int8 ONNX in %s (once, about 10 s)", name, directory)
+        export_onnx(name, directory)
+    return directory
 
 
 def resolve_model(name: str) -> Path:

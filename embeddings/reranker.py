@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.encoder import CHARS_PER_TOKEN
 from embeddings.errors import ModelNotFoundError
 
 RERANKER_DIR = Path(__file__).resolve().parent / "models" / "reranker"
@@ -18,9 +19,7 @@ MANIFEST = "manifest.json"
 # A question and a sentence are read up to this many tokens together (the model trained on 96): the cost
 # grows with every token, and on the dev sets 64 lost 0.4 point of SQuAD hit@1 for a fifth less time.
 MAX_TOKENS = 64
-# A tokenizer reads the whole text before it truncates: anything beyond this many characters a token could
-# never reach the model, so it is cut first (a 4.5 MB "sentence" cost 11 s and 2.7 GB a question).
-MAX_CHARS = MAX_TOKENS * 24
+MAX_CHARS = MAX_TOKENS * CHARS_PER_TOKEN
 
 
 class Reranker:
