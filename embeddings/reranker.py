@@ -5,6 +5,7 @@ and the model's own tokenizer, so answering never imports torch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -67,6 +68,7 @@ class Reranker:
                 from tokenizers import Tokenizer
 
                 manifest = self.manifest()
+                model = self._checked_model(manifest)
                 tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
                 # Longest first: the sentence is cut, unless the question is longer (a 1,000-character one).
                 tokenizer.enable_truncation(min(MAX_TOKENS, int(manifest["max_length"])), strategy="longest_first")
@@ -74,9 +76,7 @@ class Reranker:
                 options = onnxruntime.SessionOptions()
                 options.log_severity_level = 3
                 try:
-                    session = onnxruntime.InferenceSession(
-                        str(self.directory / manifest["file"]), options, providers=["CPUExecutionProvider"]
-                    )
+                    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
                 except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
                     raise ModelNotFoundError(
                         f"the reranker at {self.directory} cannot be loaded ({error}): restore "
@@ -84,6 +84,25 @@ class Reranker:
                     ) from error
                 self._tokenizer, self._session = tokenizer, session
             return self._session, self._tokenizer
+
+
+    def _checked_model(self, manifest: dict) -> bytes:
+        """The model file's bytes, if they are the ones the manifest names (a file in this directory)."""
+        name = str(manifest.get("file", ""))
+        path = self.directory / name
+        if not name or Path(name).name != name or not path.is_file():
+            raise ModelNotFoundError(
+                f"the reranker's manifest at {self.directory} names no model file in its directory ({name!r}): "
+                "restore embeddings/models/reranker from the repository, or set CITEBOT_RERANK=0"
+            )
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != manifest.get("sha256"):
+            raise ModelNotFoundError(
+                f"the reranker {path} is not the file its manifest describes (its sha256 differs): restore "
+                "embeddings/models/reranker from the repository, rebuild it with `make reranker`, or set "
+                "CITEBOT_RERANK=0"
+            )
+        return data
 
 
 _shared: Reranker | None = None

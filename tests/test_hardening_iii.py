@@ -7,6 +7,7 @@ import io
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -115,3 +116,21 @@ def test_the_bots_question_store_is_readable_by_the_bot_only(tmp_path):
     for path in (tmp_path / "telegram").iterdir():
         assert path.stat().st_mode & 0o077 == 0, path
     store.close()
+
+
+def test_a_reranker_that_is_not_the_one_its_manifest_names_is_refused(tmp_path):
+    """A changed model file, or a manifest naming a file outside its directory, is refused in one line."""
+    from embeddings.errors import ModelNotFoundError
+    from embeddings.reranker import RERANKER_DIR, Reranker
+
+    copy = tmp_path / "reranker"
+    shutil.copytree(RERANKER_DIR, copy)
+    assert Reranker(copy).score("When?", ["In May."]).shape == (1,)  # the copy as shipped loads
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    model = copy / manifest["file"]
+    model.write_bytes(model.read_bytes()[:-1] + b"\0")  # the last byte changed
+    with pytest.raises(ModelNotFoundError, match="sha256 differs"):
+        Reranker(copy).score("When?", ["In May."])
+    (copy / "manifest.json").write_text(json.dumps(manifest | {"file": "../reranker/" + manifest["file"]}))
+    with pytest.raises(ModelNotFoundError, match="names no model file in its directory"):
+        Reranker(copy).score("When?", ["In May."])
