@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import codecs
 import hashlib
 import io
 import logging
@@ -39,6 +40,13 @@ _worker_lock = threading.Lock()
 MAX_CHAOS = 0.1
 MIN_GUESS_BYTES = 32
 _WIDE = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"]
+# Byte-order marks of the wide encodings, the UTF-32 ones first (UTF-32-LE's starts with UTF-16-LE's).
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]
+_WIDE_BOMS = tuple(bom for bom, _ in _BOMS)
+# A file is read as UTF-8 with its stray bytes replaced when it holds at least this many times more UTF-8
+# characters beyond ASCII than bytes that are not UTF-8 (a file in another encoding has next to none).
+MAX_STRAY_SHARE = 2
 logger = logging.getLogger(__name__)
 # Elements that never hold the document's own text.
 _HIDDEN = ["script", "style", "noscript", "template", "head", "nav", "footer", "aside", "form", "svg", "button"]
@@ -84,7 +92,7 @@ def read_document(path: Path) -> Document:
         return Document(str(path), digest, _bounded(pdf_text, data, path))
     if kind == ".docx":
         return Document(str(path), digest, _bounded(docx_text, data, path))
-    if b"\0" in data:
+    if b"\0" in data and not data.startswith(_WIDE_BOMS):
         raise SourceError(path, f"{path}: looks like a binary file (it holds NUL bytes), not text")
     if kind in HTML_SUFFIXES:
         text, format = _bounded(html_text, data, path)
@@ -102,16 +110,31 @@ def _within_limit(text: str, path: Path) -> str:
 
 
 def decode(data: bytes, path: Path) -> str:
-    """A text file's text: UTF-8 (a byte-order mark dropped), else the encoding charset-normalizer finds
-    when it is sure of it (quotes are then exact in the decoded text, which is what the index holds).
+    """A text file's text: as its byte-order mark says; UTF-8; UTF-8 with a few stray bytes replaced (and
+    a warning); else the encoding charset-normalizer finds when it is sure of it (quotes are then exact in
+    the decoded text, which is what the index holds).
 
     Raises:
         SourceError: neither; the message is a plain sentence.
     """
+    data = data.removeprefix(codecs.BOM_UTF8)
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as error:
+                raise SourceError(path, f"{path}: starts as {encoding} but is not ({error.reason})") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    replaced = data.decode("utf-8", errors="replace")
+    stray = replaced.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    wide = sum(ord(c) > 0x7F for c in replaced) - stray
+    if wide >= MAX_STRAY_SHARE * stray:
+        # UTF-8 with a few stray bytes: a guess at another encoding would change every other quote.
+        logger.warning("%s: %d byte(s) that are not UTF-8 shown as \ufffd", path, stray)
+        return replaced
     from charset_normalizer import from_bytes  # only files that are not UTF-8 pay for it
 
     # UTF-16 and UTF-32 without a byte-order mark fit almost any bytes; and a few bytes prove nothing.

@@ -134,3 +134,20 @@ def test_a_reranker_that_is_not_the_one_its_manifest_names_is_refused(tmp_path):
     (copy / "manifest.json").write_text(json.dumps(manifest | {"file": "../reranker/" + manifest["file"]}))
     with pytest.raises(ModelNotFoundError, match="names no model file in its directory"):
         Reranker(copy).score("When?", ["In May."])
+
+
+def test_a_stray_byte_in_utf8_is_replaced_with_a_warning_not_a_guess_that_changes_every_quote(tmp_path):
+    article = ARTICLE.read_text(encoding="utf-8")
+    cut = article.index("Trump") + 2
+    stray = article[:cut].encode() + b"\x92" + article[cut:].encode()  # one Windows-1252 byte in UTF-8
+    utf16 = "The tide mill was restored in 1998 and grinds flour on Sundays.\n".encode("utf-16")  # with its BOM
+    folder = folder_with(tmp_path, "stray.txt", stray)
+    (folder / "mill.txt").write_bytes(utf16)
+    built = citebot(tmp_path, "index", folder)
+    assert built.returncode == 0 and "Indexed 3 file(s)" in built.stdout, built.stderr
+    assert "stray.txt: 1 byte(s) that are not UTF-8" in built.stderr
+    asked = citebot(tmp_path, "ask", "--json", "-k", "5", "Who congratulated Trump?")
+    quotes = [p["text"] for p in json.loads(asked.stdout)["passages"] if p["source"].endswith("stray.txt")]
+    assert quotes and all(q in article or "\ufffd" in q for q in quotes) and "‚Äô" not in asked.stdout
+    mill = json.loads(citebot(tmp_path, "ask", "--json", "When was the tide mill restored?").stdout)
+    assert mill["passages"][0]["source"].endswith("mill.txt") and "1998" in mill["passages"][0]["text"]
