@@ -24,7 +24,7 @@ from embeddings.errors import (
 from embeddings.excerpts import Location, Presentation
 from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
-from embeddings.sources import expand_paths, read_document
+from embeddings.sources import current_sha256, expand_paths, read_document
 from embeddings.store import Document, Index, IndexSettings, build_index, stale_reasons
 from embeddings.stores import REFRESH_SECONDS, DirectoryStore, IndexStore
 from embeddings.text import main_name
@@ -325,13 +325,15 @@ class Engine:
     def warnings(self) -> list[str]:
         """Ways the index differs from its source files on disk (it still answers from what it holds)."""
         manifest = self.store.read_manifest()
-        sources = {}
-        for entry in manifest["documents"]:
-            path = Path(entry["source"])
-            if path.is_file():
-                sources[entry["source"]] = read_document(path).sha256
+        sources, unreadable = {}, []
+        for document in self.open().documents:
+            if Path(document.source).is_file():
+                digest = current_sha256(document)
+                if digest is None:
+                    unreadable.append(f"{document.source} can no longer be read; the index answers from what it holds")
+                sources[document.source] = digest or document.sha256
         reasons = stale_reasons(manifest, self.index_settings, sources)
-        return [f"the index is stale: {r}; update it with `{self.store.update_command}`" for r in reasons]
+        return unreadable + [f"the index is stale: {r}; update it with `{self.store.update_command}`" for r in reasons]
 
     def locate(self, quote: Quote) -> Location:
         """Where a quote of this index stands, in terms that survive rebuilds keeping its document."""

@@ -85,20 +85,35 @@ def read_document(path: Path) -> Document:
     Only regular files are read (a device or a pipe could be endless or block forever), and never more
     than MAX_FILE_BYTES. The document's sha256 is the file's, so a change is seen whatever its kind.
     """
-    data = _read_regular_file(path)
+    data, info = _read_regular_file(path)
     digest = hashlib.sha256(data).hexdigest()
     kind = path.suffix.lower()
+    stamp = {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
     if kind == ".pdf":
-        return Document(str(path), digest, _bounded(pdf_text, data, path))
+        return Document(str(path), digest, _bounded(pdf_text, data, path), **stamp)
     if kind == ".docx":
-        return Document(str(path), digest, _bounded(docx_text, data, path))
+        return Document(str(path), digest, _bounded(docx_text, data, path), **stamp)
     if b"\0" in data and not data.startswith(_WIDE_BOMS):
         raise SourceError(path, f"{path}: looks like a binary file (it holds NUL bytes), not text")
     if kind in HTML_SUFFIXES:
         text, format = _bounded(html_text, data, path)
-        return Document(str(path), digest, text, format)
+        return Document(str(path), digest, text, format, **stamp)
     text = _within_limit(decode(data, path), path)
-    return Document(str(path), digest, text, "markdown" if kind in MARKDOWN_SUFFIXES else "text")
+    return Document(str(path), digest, text, "markdown" if kind in MARKDOWN_SUFFIXES else "text", **stamp)
+
+
+def current_sha256(document: Document) -> str | None:
+    """The sha256 document's file has now: the indexed one when its size and modification time are as
+    when it was read, else that of its bytes (never parsed); None when it cannot be read."""
+    path = Path(document.source)
+    try:
+        info = path.stat()
+        if (info.st_size, info.st_mtime_ns) == (document.size, document.mtime_ns):
+            return document.sha256
+        data, _ = _read_regular_file(path)
+    except (OSError, SourceError):
+        return None
+    return hashlib.sha256(data).hexdigest()
 
 
 def _within_limit(text: str, path: Path) -> str:
@@ -184,7 +199,7 @@ def docx_text(data: bytes, path: Path) -> str:
     return "\n\n".join(" ".join(block.split()) for block in blocks if block.strip())
 
 
-def _read_regular_file(path: Path) -> bytes:
+def _read_regular_file(path: Path) -> tuple[bytes, os.stat_result]:
     try:
         # Non-blocking: opening a pipe must not wait for a writer; reading a regular file is unaffected.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -201,7 +216,7 @@ def _read_regular_file(path: Path) -> bytes:
     if len(data) > MAX_FILE_BYTES:
         size = max(info.st_size, len(data))
         raise SourceError(path, f"{path}: {size:,} bytes is over the limit of {MAX_FILE_BYTES:,} for one file")
-    return data
+    return data, info
 
 
 def _bounded(convert: Callable[..., T], data: bytes, path: Path) -> T:

@@ -2,7 +2,7 @@
 
 Layout (row number is the id everywhere):
     manifest.json    format, model, chunking, sources with sha256, every other file's sha256
-    documents.jsonl  one {"source", "sha256", "text", "format"} a line
+    documents.jsonl  one {"source", "sha256", "text", "format", "size", "mtime_ns"} a line
     sentences.npy    int64 rows (document, start, end, paragraph)
     passages.npy     int64 rows (document, start, end, paragraph, first sentence, last sentence)
     vectors.faiss    one vector a sentence: exact (flat) for small corpora, HNSW for large ones
@@ -79,6 +79,10 @@ class Document:
     sha256: str
     text: str
     format: str = "text"
+    # The file's size and modification time when it was read (-1: not from a file, or an older index), so
+    # that staleness is seen without reading it again.
+    size: int = -1
+    mtime_ns: int = -1
 
 
 @dataclass(frozen=True)

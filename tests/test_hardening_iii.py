@@ -151,3 +151,14 @@ def test_a_stray_byte_in_utf8_is_replaced_with_a_warning_not_a_guess_that_change
     assert quotes and all(q in article or "\ufffd" in q for q in quotes) and "‚Äô" not in asked.stdout
     mill = json.loads(citebot(tmp_path, "ask", "--json", "When was the tide mill restored?").stdout)
     assert mill["passages"][0]["source"].endswith("mill.txt") and "1998" in mill["passages"][0]["text"]
+
+
+def test_a_source_that_changed_into_an_unreadable_file_does_not_stop_asking(tmp_path):
+    """Staleness is seen from size, time and bytes: a file is never parsed again to ask a question."""
+    folder = folder_with(tmp_path, "handbook.docx", word_file(
+        "<w:p><w:r><w:t>Staff get 25 days of annual leave a year.</w:t></w:r></w:p>"))
+    assert citebot(tmp_path, "index", folder).returncode == 0
+    (folder / "handbook.docx").write_bytes(b"PK\x03\x04 no longer a Word file")
+    asked = citebot(tmp_path, "ask", "How many days of annual leave do staff get?")
+    assert asked.returncode == 0 and "25 days of annual leave" in asked.stdout, asked.stderr
+    assert "handbook.docx has changed since it was indexed" in asked.stderr and "Traceback" not in asked.stderr
