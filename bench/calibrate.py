@@ -1,91 +1,122 @@
-"""Calibrate abstention: where answerable and off-topic questions fall in the scores that decide it.
+"""Calibrate the verdicts: where answerable and unanswerable questions fall in the scores that decide them.
 
-Answerable: each question asked of its own document. Cross-article: each question asked of the next
-document in its file (unanswerable by construction, and hard: same kind of text). Off-topic: questions
-marked unanswerable (chat_dev's are related-sounding). Prints, for each way of scoring, how often each kind
-would be abstained on at each threshold, so a threshold can be read off the table.
+The thresholds are read off questions nothing was trained on: bench/data/squad2_calibration.jsonl, the
+fifth paragraphs of the seven SQuAD 2.0 dev articles whose other paragraphs trained the reranker's "no
+answer" (bench/train_answerability.py), as written and reworded the chat way (answerable ones only), and
+each answerable question asked of the next article (cross-article: unanswerable by construction). The
+rule: the highest abstain_logit at which at most ABSTAIN_BUDGET of the answerable questions (both
+wordings) are abstained on, and the highest hedge_logit at which at most NOT_ANSWERED_BUDGET are hedged or
+abstained on. The same table is printed for the development sets, for reference only.
 
-    make calibrate      (or: .venv/bin/python bench/calibrate.py [QA.jsonl ...])
+    make calibrate      (or: .venv/bin/python bench/calibrate.py [QA.jsonl ...] for other reference sets)
 """
 
 from __future__ import annotations
 
+import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from bot.config import load_settings
-from embeddings.encoder import load_embedder
-from embeddings.evaluate import index_record, read_qa_file
-from embeddings.reranker import load_reranker
-from embeddings.retrieval import RetrievalSettings, answer_question
+sys.path.insert(0, str(Path(__file__).parent))
+
+from train_reranker import chat_style  # noqa: E402
+
+from bot.config import load_settings  # noqa: E402
+from embeddings.encoder import load_embedder  # noqa: E402
+from embeddings.evaluate import index_record, read_qa_file  # noqa: E402
+from embeddings.reranker import load_reranker  # noqa: E402
+from embeddings.retrieval import RetrievalSettings, answer_question, judge  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
-KINDS = ("answerable", "cross-article", "off-topic")
+CALIBRATION = DATA / "squad2_calibration.jsonl"
+REFERENCE = [DATA / "squad_dev_20x30.jsonl", DATA / "chat_dev.jsonl", DATA / "article_dev.jsonl",
+             DATA / "squad2_heldout_6x60.jsonl"]
+ABSTAIN_BUDGET = 0.01
+NOT_ANSWERED_BUDGET = 0.04
 
 
-def measure(paths: list[Path], settings: RetrievalSettings) -> dict[str, dict[str, np.ndarray]]:
-    """For each file and each kind of question, rows of (the first stage's confidence, reranker logit or 0)."""
-    config = load_settings()  # the backend and cache of the user's settings (default: onnx)
+def measure(path: Path, settings: RetrievalSettings, reworded: bool = False, cross: bool = False) -> dict:
+    """Per kind of question ("answerable", "unanswerable", "cross-article"): rows of the first stage's
+    confidence, the reranker's logit (0 without it) and whether a name or number of it is absent."""
+    config = load_settings()
     embedder = load_embedder(config.model, config.backend, config.cache_dir)
     reranker = load_reranker() if settings.rerank else None
-    found = {}
-    for path in paths:
-        rows: dict[str, list] = {kind: [] for kind in KINDS}
-        records = list(read_qa_file(path))
-        indexes = [index_record(record, embedder, config.index_settings()) for record in records]
-        for i, record in enumerate(records):
-            for question in record["questions"]:
-                own = answer_question(indexes[i], embedder, question["q"], 3, settings, reranker)
-                rows["answerable" if question["answers"] else "off-topic"].append(features(own, settings))
-                if len(records) > 1 and question["answers"]:
-                    other = answer_question(indexes[(i + 1) % len(records)], embedder, question["q"], 3, settings,
-                                            reranker)
-                    rows["cross-article"].append(features(other, settings))
-        found[path.name] = {kind: np.array(r).reshape(-1, 2) for kind, r in rows.items()}
-    return found
+    rng = random.Random(7)
+    rows: dict[str, list] = {"answerable": [], "unanswerable": [], "cross-article": []}
+    records = list(read_qa_file(path))
+    indexes = [index_record(record, embedder, config.index_settings()) for record in records]
+    for i, record in enumerate(records):
+        for question in record["questions"]:
+            asked = question["q"]
+            if reworded:
+                if not question["answers"]:
+                    continue
+                asked = chat_style(asked, question["answers"][0], rng)
+            answer = answer_question(indexes[i], embedder, asked, 3, settings, reranker)
+            rows["answerable" if question["answers"] else "unanswerable"].append(_row(answer))
+            if cross and question["answers"] and len(records) > 1:
+                other = answer_question(indexes[(i + 1) % len(records)], embedder, asked, 3, settings, reranker)
+                rows["cross-article"].append(_row(other))
+    return {kind: np.array(r, dtype=np.float64).reshape(-1, 3) for kind, r in rows.items() if r}
 
 
-def features(answer, settings: RetrievalSettings) -> tuple[float, float]:
-    """The first stage's confidence (best cosine + weighted coverage) and the reranker's logit."""
-    return answer.similarity + settings.coverage_weight * answer.coverage, answer.rerank_logit or 0.0
+def _row(answer) -> tuple[float, float, float]:
+    logit = answer.rerank_logit if answer.rerank_logit is not None else 0.0
+    return answer.confidence, logit, float(bool(answer.absent))
 
 
-def table(found: dict[str, dict[str, np.ndarray]], abstains, settings) -> None:
-    kinds = [(f, k) for f in found for k in KINDS if len(found[f][k])]
-    print("setting    " + "".join(f"{f[:13]:>14s} {k[:5]:>5s}" for f, k in kinds))
-    for label, setting in settings:
-        print(f"{label:>9s}  " + "".join(f"{np.mean(abstains(found[f][k], setting)):20.3f}" for f, k in kinds))
+def verdicts(rows: np.ndarray, settings: RetrievalSettings, rerank: bool) -> tuple[float, float]:
+    """The shares of rows hedged and abstained on under settings."""
+    judged = [judge(c, logit if rerank else None, ("x",) if a else (), settings) for c, logit, a in rows]
+    return float(np.mean([v == "uncertain" for v in judged])), float(np.mean([v == "not_in_text" for v in judged]))
 
 
-def main(paths: list[Path]) -> None:
-    chosen = RetrievalSettings()
-    print("Share of each kind of question that would be abstained on (the answerable should be ~0).")
-    reranked = measure(paths, RetrievalSettings(rerank=True))
+def table(found: dict[str, dict], grid: list[tuple[str, RetrievalSettings]], rerank: bool) -> None:
+    columns = [(name, kind) for name in found for kind in found[name]]
+    print("  setting        " + "".join(f"{name[:18]:>19s} {kind[:5]:>5s}" for name, kind in columns))
+    print("                 " + "".join(f"{'hedged  abstained':>25s}" for _ in columns))
+    for label, settings in grid:
+        cells = [verdicts(found[name][kind], settings, rerank) for name, kind in columns]
+        print(f"  {label:15s}" + "".join(f"{h:15.3f}{a:10.3f}" for h, a in cells))
 
-    def combined(rows: np.ndarray, weight: float) -> np.ndarray:
-        return rows[:, 0] + weight * (rows[:, 1] - chosen.rerank_neutral_logit)
 
-    print(f"\nWith the reranker: confidence = first stage's + weight x (logit - ({chosen.rerank_neutral_logit})), "
-          f"under the threshold (citebot uses weight {chosen.rerank_logit_weight} and threshold "
-          f"{chosen.min_confidence}):")
-    grid = [(f"{w:.2f}/{c:.3f}", (w, c)) for w in (0.0, 0.03, 0.05, 0.08) for c in np.arange(0.325, 0.476, 0.025)]
-    table(reranked, lambda rows, wc: combined(rows, wc[0]) < wc[1], grid)
-    print(f"\nThe same at weight {chosen.rerank_logit_weight} and threshold {chosen.min_confidence}, if a veto were "
-          "added (the logit under it abstains, whatever the confidence):")
-    table(reranked, lambda rows, veto: (combined(rows, chosen.rerank_logit_weight) < chosen.min_confidence)
-          | (rows[:, 1] < veto), [(f"{veto:.1f}", veto) for veto in (-99.0, -6.0, -5.0, -4.0, -3.0)])
-    print("\nThe reranker's logit alone as the confidence:")
-    table(reranked, lambda rows, threshold: rows[:, 1] < threshold,
-          [(f"{t:.1f}", t) for t in np.arange(-4.0, 2.01, 1.0)])
-    print(f"\nWithout it: confidence = best cosine + {chosen.coverage_weight} x coverage; citebot uses "
-          f"{chosen.min_confidence}")
-    fused = measure(paths, RetrievalSettings(rerank=False))
-    table(fused, lambda rows, threshold: rows[:, 0] < threshold,
-          [(f"{t:.2f}", t) for t in np.arange(0.30, 0.501, 0.05)])
+def fit(answerable: np.ndarray, base: RetrievalSettings) -> RetrievalSettings:
+    """The highest thresholds within the budgets on answerable rows (logits)."""
+    candidates = np.round(np.arange(-6.0, 3.001, 0.1), 2)
+    abstain = max(t for t in candidates
+                  if verdicts(answerable, replace(base, abstain_logit=t, hedge_logit=t), True)[1] <= ABSTAIN_BUDGET)
+    hedge = max(t for t in candidates if t >= abstain and
+                sum(verdicts(answerable, replace(base, abstain_logit=abstain, hedge_logit=t), True))
+                <= NOT_ANSWERED_BUDGET)
+    return replace(base, abstain_logit=float(abstain), hedge_logit=float(hedge))
+
+
+def main(reference: list[Path]) -> None:
+    base = RetrievalSettings()
+    print(f"Fitting on {CALIBRATION.name}: at most {ABSTAIN_BUDGET:.0%} of its answerable questions abstained on, "
+          f"at most {NOT_ANSWERED_BUDGET:.0%} not answered (hedged or abstained), as written and reworded.")
+    found = {CALIBRATION.stem: measure(CALIBRATION, base, cross=True),
+             CALIBRATION.stem + " chat": measure(CALIBRATION, base, reworded=True)}
+    answerable = np.concatenate([found[name]["answerable"] for name in found])
+    chosen = fit(answerable, base)
+    print(f"\nChosen: abstain_logit {chosen.abstain_logit:.1f}, hedge_logit {chosen.hedge_logit:.1f} "
+          f"(citebot uses {base.abstain_logit:.1f} and {base.hedge_logit:.1f}); min_confidence {base.min_confidence}")
+    grid = [(f"{a:.1f} / {h:.1f}", replace(base, abstain_logit=a, hedge_logit=h))
+            for a, h in sorted({(chosen.abstain_logit, chosen.hedge_logit), (base.abstain_logit, base.hedge_logit),
+                                (chosen.abstain_logit - 0.5, chosen.hedge_logit - 0.5),
+                                (chosen.abstain_logit + 0.5, chosen.hedge_logit + 0.5),
+                                (chosen.abstain_logit, chosen.abstain_logit)})]
+    print("\nWith the reranker, abstain_logit / hedge_logit: the share hedged and abstained on, calibration set")
+    table(found, grid, True)
+    print("\nThe same on the development sets (reference only: not fitted on)")
+    table({p.stem: measure(p, base) for p in reference}, grid, True)
+    print(f"\nWithout the reranker, hedge_confidence (min_confidence {base.min_confidence}):")
+    plain = {CALIBRATION.stem: measure(CALIBRATION, replace(base, rerank=False), cross=True)}
+    table(plain, [(f"{h:.2f}", replace(base, hedge_confidence=h)) for h in np.arange(0.40, 0.551, 0.05)], False)
 
 
 if __name__ == "__main__":
-    main([Path(p) for p in sys.argv[1:]]
-         or [DATA / "article_dev.jsonl", DATA / "squad_dev_20x30.jsonl", DATA / "chat_dev.jsonl"])
+    main([Path(p) for p in sys.argv[1:]] or REFERENCE)

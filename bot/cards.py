@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot.render import abstention_with_closeness, names_sources, source_name
 from bot.telegram_format import card_html
-from embeddings import Answer, Engine, Location, Quote
+from embeddings import Answer, Engine, Location, Quote, Verdict
 
 # Passages asked for when answering: the first card leads with the best one, the rest are the matches that
 # "next match" walks through.
@@ -215,8 +215,8 @@ class CardMaker:
     def all_matches(self, question: str) -> list[Card]:
         """A card for each match of question, each headed by it (for inline results).
 
-        When the text does not hold the answer there is one card, which says so: nothing is offered for
-        sharing as if it answered.
+        When the text may not hold the answer, or does not, there is one card, which says which: nothing
+        is offered for sharing as if it answered (a lookup of a few words the text holds lists them all).
         """
         answer = self.ask(question)
         matches, also = self._matches(answer)
@@ -244,10 +244,9 @@ class CardMaker:
             raise CardGoneError("I no longer have that question; please ask it again.")
         if isinstance(press, ShowMatch):
             return self.card(self.ask(question), scope, press.rank, headed=True)
-        heading = None
-        if question:
-            heading = f"“{_short(question, 200)}”" + (f" · match {press.rank + 1}" if press.rank else "")
-        return self._place_card(press.location, press.question_id, press.rank, heading, scope)
+        asked = _short(question, 200) if question else None
+        heading = f"match {press.rank + 1}" if question and press.rank else None
+        return self._place_card(press.location, press.question_id, press.rank, heading, scope, asked)
 
     def _matches(self, answer: Answer) -> tuple[list[list[Quote]], list[Quote]]:
         """The excerpts a card can show, best first, and the passages the first card lists as "also".
@@ -272,9 +271,13 @@ class CardMaker:
         location = Location(located[0].document, located[0].first, located[-1].last, located[0].highlight)
         lead = footer = None
         rows: list[list[Button]] = []
-        found = answer.answered or _mentions(answer.query, excerpt)
-        if not answer.answered and found:
+        mentioned = not answer.answered and _mentions(answer.query, excerpt)
+        hedged = answer.verdict is Verdict.UNCERTAIN and not mentioned
+        found = answer.answered or mentioned
+        if mentioned:
             lead = f"Where the text mentions “{_short(answer.query, 200)}”:"
+        elif hedged:
+            lead = abstention_with_closeness(answer)
         elif not found and rank == 0:
             lead = abstention_with_closeness(answer)
             terms = [t for t in self.engine.suggest_terms(answer) if self._shows_more(t, excerpt)]
@@ -282,12 +285,18 @@ class CardMaker:
                 footer = "Words the text does use, close to your question: tap one to see where."
                 presses = [ShowMatch(self.store.remember(term), 0) for term in terms]
                 rows.append([Button(term, self.signer.write(press, scope)) for term, press in zip(terms, presses)])
-        heading = _heading(answer.query, rank, len(matches), _weaker(answer, best)) if headed else None
+        heading = _heading(rank, len(matches), _weaker(answer, best)) if headed else None
         more = rank + 1 < len(matches)
         rows = self._place_buttons(location, question_id, rank, more, scope) + rows
         also_lines = tuple(also) if rank == 0 and answer.answered else ()
-        html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source, also=also_lines)
-        title = _sentence(best) if found else f"Not in the text. Nearest: {_sentence(best)}"
+        html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source, also=also_lines,
+                         emphasise=not hedged, asked=_short(answer.query, 200) if headed else None)
+        if found:
+            title = _sentence(best)
+        elif hedged:
+            title = f"May not answer it. Closest: {_sentence(best)}"
+        else:
+            title = f"Not in the text. Nearest: {_sentence(best)}"
         return Card(html, rows, _short(title), self._where(excerpt))
 
     def _shows_more(self, term: str, excerpt: list[Quote]) -> bool:
@@ -296,14 +305,15 @@ class CardMaker:
         return bool(found) and not any(q.source == found[0].source and _overlap(q, found[0]) for q in excerpt)
 
     def _place_card(
-        self, location: Location, question_id: int, rank: int, heading: str | None, scope: str
+        self, location: Location, question_id: int, rank: int, heading: str | None, scope: str,
+        asked: str | None = None,
     ) -> Card:
         try:
             excerpt = self.engine.quotes_at(location)  # a quote a paragraph: the place names them all
         except LookupError as error:
             raise CardGoneError("That text is no longer indexed; please ask again.") from error
         rows = self._place_buttons(location, question_id, rank, question_id > 0, scope)
-        html = card_html(excerpt, heading, show_source=self.show_source)
+        html = card_html(excerpt, heading, show_source=self.show_source, asked=asked)
         answering = next(q for q in excerpt if q.highlight.end > q.highlight.start)
         return Card(html, rows, _short(_sentence(answering)), self._where(excerpt))
 
@@ -341,10 +351,10 @@ class CardMaker:
         return [row for row in (wider, other) if row]
 
 
-def _heading(question: str, rank: int, matches: int, weaker: bool) -> str:
-    """The question a card answers and, past the first, which match it shows and how strong it is."""
+def _heading(rank: int, matches: int, weaker: bool) -> str | None:
+    """Past the first match, which match a card shows and how strong it is."""
     strength = "weaker" if weaker else "as strong"
-    return f"“{_short(question, 200)}”" + (f" · match {rank + 1} of {matches} · {strength}" if rank else "")
+    return f"match {rank + 1} of {matches} · {strength}" if rank else None
 
 
 def _weaker(answer: Answer, quote: Quote) -> bool:

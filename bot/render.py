@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from embeddings import Answer, Quote, touching
+from embeddings import Answer, Quote, Verdict, touching
 
 NOT_ANSWERED = "The text does not seem to answer that"
+MAY_NOT_ANSWER = "The text may not answer this"
 # Confidence below which the nearest passage is called barely (rather than loosely) related.
 BARELY_RELATED = 0.2
 
@@ -38,13 +39,14 @@ def paragraphs_line(excerpt: list[Quote]) -> str:
     return f"{first.section} · {paragraphs}" if first.section else paragraphs
 
 
-def emphasis_runs(excerpt: list[Quote]) -> list[tuple[str, bool]]:
+def emphasis_runs(excerpt: list[Quote], emphasise: bool = True) -> list[tuple[str, bool]]:
     """The excerpt as (text, emphasised) runs, "…" where text is skipped.
 
     Only one sentence is emphasised, the first quote's answering sentence (an excerpt leads with its
     answer and what follows is context); a quote with an empty one passes the emphasis on to the next.
+    Nothing is emphasised unless emphasise (a hedged answer does not mark a sentence as the answer).
     """
-    emphasised = False
+    emphasised = not emphasise
     runs: list[tuple[str, bool]] = []
     for number, quote in enumerate(excerpt):
         if number:
@@ -86,14 +88,33 @@ def names_sources(document_count: int) -> bool:
 
 
 def abstention_with_confidence(answer: Answer, threshold: float) -> str:
-    """The abstention sentence with the figures behind it, for a reader at a terminal."""
-    return f"{NOT_ANSWERED} (confidence {answer.confidence:.2f}, below {threshold:.2f}). The nearest passage:"
+    """The line above an answer that is not one (hedged or not in the text), with the figures behind it,
+    for a reader at a terminal; "" for an answer."""
+    if answer.verdict is Verdict.ANSWERED:
+        return ""
+    if answer.verdict is Verdict.UNCERTAIN:
+        return f"{MAY_NOT_ANSWER} (confidence {answer.confidence:.2f}). The closest passage, not marked as the answer:"
+    if answer.absent:
+        return f"{_not_mentioned(answer)}. The nearest passage:"
+    below = f", below {threshold:.2f}" if answer.confidence < threshold else ""
+    return f"{NOT_ANSWERED} (confidence {answer.confidence:.2f}{below}). The nearest passage:"
 
 
 def abstention_with_closeness(answer: Answer) -> str:
-    """The abstention sentence in words, for a chat."""
+    """The same line in words, for a chat."""
+    if answer.verdict is Verdict.ANSWERED:
+        return ""
+    if answer.verdict is Verdict.UNCERTAIN:
+        return f"{MAY_NOT_ANSWER}. The closest passage, which may not answer it:"
+    if answer.absent:
+        return f"{_not_mentioned(answer)}. The nearest passage:"
     closeness = "barely" if answer.confidence < BARELY_RELATED else "only loosely"
     return f"{NOT_ANSWERED}. The nearest passage is {closeness} related:"
+
+
+def _not_mentioned(answer: Answer) -> str:
+    names = ", ".join(f"“{shorten(name, 40)}”" for name in answer.absent[:3])
+    return f"{NOT_ANSWERED}: it never mentions {names}"
 
 
 _GREETING = re.compile(

@@ -43,6 +43,8 @@ def card_html(
     show_source: bool = False,
     limit: int = MESSAGE_LIMIT,
     also: tuple[Quote, ...] = (),
+    emphasise: bool = True,
+    asked: str | None = None,
 ) -> str:
     """A quote card: the excerpt in an expandable blockquote, where it stands, and the lines around it.
 
@@ -57,8 +59,14 @@ def card_html(
         show_source: name the document in the place line.
         limit: the most characters the card may show.
         also: other relevant passages, listed under the place as one short line each.
+        emphasise: make the answering sentence bold (not for a hedged answer).
+        asked: the question the card answers, as its asker wrote it: shown first, in a code span no text
+            can close, so that words of the asker's can never pass for the bot's.
     """
-    lines = [plain(heading)] if heading else []
+    first = f"Asked: <code>{plain(asked)}</code>" if asked else ""
+    if heading:
+        first = f"{first} · {plain(heading)}" if first else plain(heading)
+    lines = [first] if first else []
     lines += [f"<i>Note: {plain(note)}.</i>" for note in notes]
     if lead:
         lines.append(f"<i>{plain(lead)}</i>")
@@ -73,7 +81,7 @@ def card_html(
     around = "\n".join(lines + after)
     # The card's own lines, the two line breaks around the quote, and room for the "…" of a cut.
     budget = limit - shown_length(parse_free(around)) - 2 - 4
-    runs = _fit(emphasis_runs(excerpt), budget)
+    runs = _fit(emphasis_runs(excerpt, emphasise), budget)
     quote = "".join(f"<b>{plain(text)}</b>" if bold else plain(text) for text, bold in runs).replace("</b><b>", "")
     return "\n".join(lines + [f"<blockquote expandable>{quote}</blockquote>"] + after)
 
@@ -100,11 +108,12 @@ def help_text(username: str) -> str:
         "<b>In this chat</b>, send a question as a message.\n"
         f"<b>In a group</b>, write <code>/ask your question</code>, mention @{name} in a message, "
         "or reply to one of my answers.\n\n"
-        "Each answer is a card quoting the passages that answer best, in the order they stand in the text, "
-        "with the answering sentences in bold and their paragraph and character offsets below. Its buttons "
-        "show more of the text around the quote, the whole paragraph, or the next match.\n"
-        "If the text does not hold the answer I say so, show the nearest passage and suggest words that "
-        "the text does use. I never add words of my own.\n\n"
+        "Each answer is a card quoting the passage that answers best, the answering sentence in bold and "
+        "where it stands below. Its buttons show more of the text around the quote, the whole paragraph, "
+        "or the next match.\n"
+        "If I am not sure the text answers, I say so and show the closest passage with nothing in bold. If "
+        "the text does not hold the answer I say that, show the nearest passage and suggest words the text "
+        "does use. I never add words of my own.\n\n"
         f"<b>Anywhere</b>, type @{name} and a question to share a quote into any chat."
     )
 

@@ -15,7 +15,7 @@ from bot.render import (
     sentence,
     source_name,
 )
-from embeddings import Answer, Presentation, Quote
+from embeddings import Answer, Presentation, Quote, Verdict
 
 GUTTER = "  │ "
 
@@ -29,17 +29,17 @@ def format_answer(
     verbose: bool = False,
     width: int | None = None,
 ) -> str:
-    """The answer as text: an abstention line when needed, the lead excerpt under its place, then "also" lines.
+    """The answer as text: a hedge or abstention line when needed, the lead excerpt under its place (its
+    answering sentence emphasised unless hedged), then "also" lines.
 
     show_source names the file; verbose adds character offsets and scores; width wraps the quote to it.
     """
-    lines = []
-    if not answer.answered:
-        lines.append(abstention_with_confidence(answer, threshold))
+    lines = [abstention_with_confidence(answer, threshold)] if not answer.answered else []
     if not shown.lead:
         return "\n".join(lines)
     lines.append(_heading(shown.lead, show_source, verbose, styled))
-    runs = [(_printable(text, styled), bold) for text, bold in emphasis_runs(shown.lead)]
+    emphasise = answer.verdict is not Verdict.UNCERTAIN
+    runs = [(_printable(text, styled), bold) for text, bold in emphasis_runs(shown.lead, emphasise)]
     for paragraph in _split_lines(runs):
         for row in _wrap(paragraph, (width - len(GUTTER)) if width else None):
             lines.append(GUTTER + "".join(_emphasised(text, styled) if bold else text for text, bold in row))

@@ -20,6 +20,7 @@ _EXPORTS = {
     "EvalReport": "embeddings.evaluate",
     # answers and places
     "Answer": "embeddings.retrieval",
+    "Verdict": "embeddings.retrieval",
     "Quote": "embeddings.retrieval",
     "Highlight": "embeddings.retrieval",
     "Location": "embeddings.excerpts",
@@ -86,7 +87,7 @@ if TYPE_CHECKING:
     from embeddings.evaluate import EvalReport
     from embeddings.excerpts import Location, Presentation, group_nearby, touching
     from embeddings.milvus_store import MilvusStore
-    from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings
+    from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings, Verdict
     from embeddings.sources import SUFFIXES
     from embeddings.store import VECTOR_INDEXES, Document, IndexSettings
     from embeddings.stores import DirectoryStore, IndexStore

@@ -12,7 +12,7 @@ from embeddings.encoder import Embedder
 from embeddings.errors import EvalFileError
 from embeddings.excerpts import present
 from embeddings.reranker import Reranker
-from embeddings.retrieval import Answer, RetrievalSettings, answer_question
+from embeddings.retrieval import Answer, RetrievalSettings, Verdict, answer_question
 from embeddings.store import Document, Index, IndexSettings, build_index, sha256_text
 from embeddings.text import count_words
 
@@ -37,6 +37,9 @@ class EvalReport:
     abstained_answerable: float
     abstained_unanswerable: float
     verbatim_errors: int
+    # Shown hedged (Verdict.UNCERTAIN): the quote, not marked as the answer. "Abstained" is Verdict.NOT_IN_TEXT.
+    hedged_answerable: float = 0.0
+    hedged_unanswerable: float = 0.0
     # What a reader sees (Engine.present, k = 3): the share of answers whose best sentence starts within
     # the first LEAD_CHARS characters of the quote shown, and the sentences emphasised per answer.
     answer_leads: float = 0.0
@@ -90,7 +93,8 @@ def evaluate(
         through: stores each document's index and gives it back as read from the store (Milvus), so that
             the figures are the store's; by default the in-memory FAISS index is asked.
     """
-    ranks, highlight_hits, words, abstained_yes, abstained_no, leads, emphasised = [], [], [], [], [], [], []
+    ranks, highlight_hits, words, leads, emphasised = [], [], [], [], []
+    verdicts: dict[bool, list[Verdict]] = {True: [], False: []}  # by whether the question has an answer
     documents = verbatim_errors = 0
     for record in read_qa_file(path):
         documents += 1
@@ -111,23 +115,23 @@ def evaluate(
             if answers:
                 ranks.append(rank)
                 highlight_hits.append(bool(answer.passages) and _highlight_hit(text, answer, answers))
-                abstained_yes.append(not answer.answered)
-            else:
-                abstained_no.append(not answer.answered)
+            verdicts[bool(answers)].append(answer.verdict)
             on_result({"doc_id": record.get("doc_id"), "q": question["q"], **answer.to_dict(), "hit_rank": rank})
     return EvalReport(
         documents=documents,
         answerable=len(ranks),
-        unanswerable=len(abstained_no),
+        unanswerable=len(verdicts[False]),
         hit_at_1=_mean([r == 1 for r in ranks]),
         hit_at_3=_mean([r is not None and r <= 3 for r in ranks]),
         hit_at_5=_mean([r is not None for r in ranks]),
         mrr_at_5=_mean([1 / r if r else 0.0 for r in ranks]),
         highlight_hit_at_1=_mean(highlight_hits),
         mean_passage_words=_mean(words),
-        abstained_answerable=_mean(abstained_yes),
-        abstained_unanswerable=_mean(abstained_no),
+        abstained_answerable=_mean([v is Verdict.NOT_IN_TEXT for v in verdicts[True]]),
+        abstained_unanswerable=_mean([v is Verdict.NOT_IN_TEXT for v in verdicts[False]]),
         verbatim_errors=verbatim_errors,
+        hedged_answerable=_mean([v is Verdict.UNCERTAIN for v in verdicts[True]]),
+        hedged_unanswerable=_mean([v is Verdict.UNCERTAIN for v in verdicts[False]]),
         answer_leads=_mean(leads),
         emphasised_per_answer=_mean(emphasised),
     )

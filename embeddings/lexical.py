@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from functools import lru_cache
@@ -16,6 +17,8 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 _TOKEN = re.compile(r"\w+")
+# Two stems sharing this many first letters, one the start of the other, are taken as forms of one word.
+HELD_PREFIX = 5
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 
 
@@ -35,6 +38,7 @@ class LexicalIndex:
 
     def __init__(self, retriever: bm25s.BM25, size: int | None = None) -> None:
         self._retriever = retriever
+        self._sorted_vocab: list[str] | None = None
         self.size = int(retriever.scores["num_docs"]) if size is None else size
 
     @classmethod
@@ -59,6 +63,27 @@ class LexicalIndex:
         n = self.size
         df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in terms], dtype=np.float64)
         return np.log1p((n - df + 0.5) / (df + 0.5))
+
+    def holds(self, phrases: list[str]) -> list[bool]:
+        """Whether every term of each phrase (stemmed terms as tokenize gives them, space-separated) is in the
+        index, as itself or as a longer or shorter form of at least HELD_PREFIX letters ("russian" is held
+        by "russia"); a phrase with no term (only stop words) counts as held."""
+        return [all(self._held(t) for t in phrase.split()) for phrase in phrases]
+
+    def _held(self, term: str) -> bool:
+        if term in self._retriever.vocab_dict:
+            return True
+        if len(term) < HELD_PREFIX:
+            return False
+        if self._sorted_vocab is None:
+            self._sorted_vocab = sorted(self._retriever.vocab_dict)
+        keys = self._sorted_vocab
+        for i in range(bisect.bisect_left(keys, term[:HELD_PREFIX]), len(keys)):
+            if not keys[i].startswith(term[:HELD_PREFIX]):
+                break
+            if keys[i].startswith(term) or (term.startswith(keys[i]) and len(keys[i]) >= HELD_PREFIX):
+                return True
+        return False
 
     def save(self, directory: Path) -> None:
         """Write the index into directory (numpy arrays and JSON, no pickle)."""

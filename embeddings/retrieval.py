@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -48,6 +49,18 @@ OPENING_NOTE = "asked about the whole text, so its opening is quoted"
 # the question does not share, as "weigh" and "Weight: 820 g", otherwise keep it from the reranker).
 RERANK_PASSAGES = 5
 RERANK_SENTENCES = 10
+# A name or number of the question that no indexed text holds ("Mars", "1990") is what it asks about.
+_NAME_OR_NUMBER = re.compile(r"(?<=\w[\s,;:])[A-Z][\w'’-]*\w|\b\d[\d,.]*\d\b|\b\d\b")
+
+
+class Verdict(StrEnum):
+    """How surely the passages answer: the quote shown as the answer, hedged, or the text said not to hold it."""
+
+    ANSWERED = "answered"
+    UNCERTAIN = "uncertain"
+    NOT_IN_TEXT = "not_in_text"
+
+
 # Corpora up to this many passages are scored whole; larger ones first take candidates from each side.
 CANDIDATES = 512
 # Nearest sentences asked of FAISS for a large corpus (HNSW explores at least this many).
@@ -77,6 +90,11 @@ class RetrievalSettings:
             (make calibrate prints the table these were chosen from).
         related_margin, rerank_related_margin: passages scoring within this of the best are relevant in
             their own right (fused and reranked scores have different scales).
+        hedge_logit, abstain_logit: with the reranker, an answering sentence whose logit is below
+            hedge_logit is shown hedged (Verdict.UNCERTAIN), below abstain_logit not at all
+            (Verdict.NOT_IN_TEXT). The reranker learnt "no answer" from SQuAD 2.0 (make calibrate prints
+            the table these come from).
+        hedge_confidence: without the reranker, a confidence from min_confidence up to this is hedged.
     """
 
     dense_weight: float = 1.0
@@ -90,6 +108,9 @@ class RetrievalSettings:
     rerank_neutral_logit: float = -2.0
     related_margin: float = 1.0
     rerank_related_margin: float = 2.0
+    hedge_logit: float = -4.0
+    abstain_logit: float = -99.0
+    hedge_confidence: float = 0.45
 
 
 @dataclass(frozen=True)
@@ -138,10 +159,12 @@ def quote_of(
 class Answer:
     """The passages that answer a question, best first, or the nearest ones when answered is False.
 
-    similarity is the best sentence's cosine, coverage the idf-weighted share of the question's terms in
-    the top passage's answering sentence, confidence their weighted sum (with the reranker, moved by its
-    logit for that sentence) that decides answered. vector is the question's embedding, for comparing
-    questions with each other.
+    verdict says how they are to be shown: as the answer (answered is True only then), hedged, or as the
+    nearest passages of a text that does not hold the answer. similarity is the best sentence's cosine,
+    coverage the idf-weighted share of the question's terms in the top passage's answering sentence,
+    confidence their weighted sum (with the reranker, moved by its logit for that sentence). absent names
+    the question's names and numbers that no indexed text holds. vector is the question's embedding, for
+    comparing questions with each other.
     """
 
     question: str
@@ -159,6 +182,14 @@ class Answer:
     query: str = field(default="", compare=False, repr=False)
     # The reranker's logit for the answering sentence (None when answering without it).
     rerank_logit: float | None = field(default=None, compare=False, repr=False)
+    verdict: Verdict | None = None
+    absent: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is None:  # an answer made without a verdict is as answered says
+            object.__setattr__(self, "verdict", Verdict.ANSWERED if self.answered else Verdict.NOT_IN_TEXT)
+        elif self.answered != (self.verdict is Verdict.ANSWERED):
+            raise ValueError(f"answered={self.answered} disagrees with verdict {self.verdict}")
 
     def related(self) -> list[Quote]:
         """The passages after the best that answer nearly as well, best first; none when not answered."""
@@ -168,8 +199,9 @@ class Answer:
         return [quote for quote in self.passages[1:] if quote.score >= floor]
 
     def to_dict(self) -> dict:
-        """The JSON contract: question, answered and passages."""
-        return {"question": self.question, "answered": self.answered, "passages": [asdict(q) for q in self.passages]}
+        """The JSON contract: question, verdict, answered (verdict is "answered"), confidence and passages."""
+        return {"question": self.question, "verdict": str(self.verdict), "answered": self.answered,
+                "confidence": round(self.confidence, 4), "passages": [asdict(q) for q in self.passages]}
 
 
 def clean_question(question: str) -> tuple[str, list[str]]:
@@ -262,9 +294,40 @@ def answer_question(
         logit = float(logits.get(highlight_row, min(logits.values())))
         confidence += settings.rerank_logit_weight * (logit - settings.rerank_neutral_logit)
         margin = settings.rerank_related_margin
-    answered = confidence >= settings.min_confidence
-    return Answer(question, answered, quotes, similarity, coverage, confidence, notes, query_vector,
-                  margin, settings.min_confidence, query, logit)
+    absent = absent_names(index, query)
+    verdict = judge(confidence, logit, absent, settings)
+    return Answer(question, verdict is Verdict.ANSWERED, quotes, similarity, coverage, confidence, notes,
+                  query_vector, margin, settings.min_confidence, query, logit, verdict, absent)
+
+
+def absent_names(index: Index, query: str) -> tuple[str, ...]:
+    """The names and numbers of query (capitalised after its first word, or written in digits) that no
+    indexed passage holds: what the question is about is not in the text."""
+    found = [m.group() for m in _NAME_OR_NUMBER.finditer(query)]
+    if not found or sum(c.isupper() for c in query) > sum(c.islower() for c in query):
+        return ()  # in capitals throughout, every word looks like a name
+    held = index.lexical.holds([" ".join(tokenize(name)) for name in found])
+    return tuple(name for name, there in zip(found, held) if not there)
+
+
+def judge(confidence: float, logit: float | None, absent: tuple[str, ...], settings: RetrievalSettings) -> Verdict:
+    """The verdict on an answer from its confidence, the reranker's logit (None without it) and the
+    question's names and numbers that no text holds.
+
+    A name or number no text holds makes a doubtful answer "not in the text" and a sure one only hedged:
+    it is also what a typo ("Primier League") or an abbreviation the text spells out looks like.
+    """
+    if confidence < settings.min_confidence:
+        return Verdict.NOT_IN_TEXT
+    if logit is None:
+        sure = confidence >= settings.hedge_confidence
+    elif logit < settings.abstain_logit:
+        return Verdict.NOT_IN_TEXT
+    else:
+        sure = logit >= settings.hedge_logit
+    if sure:
+        return Verdict.UNCERTAIN if absent else Verdict.ANSWERED
+    return Verdict.NOT_IN_TEXT if absent else Verdict.UNCERTAIN
 
 
 def _openings(

@@ -41,7 +41,7 @@ ANSWERS = [
      "Gift cards | Not returnable"),
     ("How many days do I have to send back light bulbs?", "returns-policy.md",
      "Returns policy › What can be returned", "Light bulbs | 14 days"),
-    ("How long does delivery take to Spain?", "shop.html", "Aurora desk lamp › Delivery",
+    ("How long does delivery take to the rest of Europe?", "shop.html", "Aurora desk lamp › Delivery",
      "rest of the European Union three to five"),
     ("Which cable comes with the lamp in the box?", "shop.html", "Aurora desk lamp › What is in the box",
      "USB-C"),

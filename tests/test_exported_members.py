@@ -4,7 +4,7 @@ import embeddings
 
 PUBLIC = {
     "Engine", "BuildReport", "CorpusInfo", "DocumentInfo", "EvalReport",
-    "Answer", "Quote", "Highlight", "Location", "Presentation", "Document", "group_nearby", "touching",
+    "Answer", "Verdict", "Quote", "Highlight", "Location", "Presentation", "Document", "group_nearby", "touching",
     "IndexSettings", "RetrievalSettings", "Progress", "IndexStore", "DirectoryStore", "MilvusStore",
     "DEFAULT_MODEL", "BACKENDS", "VECTOR_INDEXES", "SUFFIXES", "MAX_QUESTION_CHARS",
     "CitebotError", "ConfigError", "IndexStoreError", "IndexNotFoundError", "StoreUnavailableError", "IndexReplacedError",

@@ -59,7 +59,7 @@ def test_an_inline_question_cannot_forge_lines_on_a_card(bot, api):
         heading, *rest = result["input_message_content"]["message_text"].split("\n")
         assert "\u202e" not in result["title"] + heading
         assert "hacked" in heading and not any("hacked" in line for line in rest)  # no line of its own
-        assert len(heading) <= 240  # the question is cut to 200 characters (a match number may follow)
+        assert len(heading) <= 260  # the question is cut to 200 characters (a match number may follow)
 
 
 def test_only_regular_files_are_read_and_links_stay_inside_the_folder(tmp_path, fake_embedder):

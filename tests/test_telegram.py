@@ -98,7 +98,7 @@ def test_a_question_in_a_forum_topic_is_answered_in_that_topic(bot, api):
 def test_an_unanswerable_question_gets_an_honest_reply_and_the_nearest_passage(bot, api):
     question = api.send(102, "What is the boiling point of water on Mars?")
     [reply] = api.wait_for_replies(question)
-    assert reply.text.startswith("The text does not seem to answer that.")
+    assert reply.text.startswith("The text does not seem to answer that: it never mentions “Mars”.")
     assert "<blockquote expandable>" in reply.html
 
 

@@ -104,14 +104,15 @@ def test_a_card_that_can_no_longer_be_edited_gets_a_clear_toast(bot, api):
 def test_an_unanswerable_question_explains_itself_and_offers_terms_of_the_text(bot, api, article_text):
     question = api.send(505, "What did the European Union say?")
     card = api.card(question)
-    assert re.match(r"The text does not seem to answer that\. The nearest passage is (barely|only loosely) related:",
+    assert re.match(r"The text does not seem to answer that(\. The nearest passage is (barely|only loosely) related|: it never "
+                    r"mentions .*\. The nearest passage):",
                     card.text)
     [nearest] = card.shown.quotes
     terms = [label for label in card.buttons() if label not in ("◀ wider", "wider ▶", "whole paragraph", "next match")]
     assert 1 <= len(terms) <= 3 and all(term in article_text for term in terms)
     assert "tap one to see where" in card.text
     press(api, card, terms[0])
-    assert card.text.startswith(f"“{terms[0]}”\n")
+    assert card.text.startswith(f"Asked: {terms[0]}\n")
     [quote] = card.shown.quotes
     assert terms[0] in quote and quote in article_text and quote != nearest  # something new
 
@@ -167,7 +168,7 @@ def test_inline_mode_offers_cards_that_work_in_any_chat(bot, api, article_text):
     assert 2 <= len(results) <= 8 and CONGRATULATE in results[0]["title"]
     assert re.fullmatch(r"Paragraphs? \d+(–\d+)?", results[0]["description"])  # in words, not offsets
     card = api.choose(results[0])
-    assert card.text.startswith("“Who congratulated Trump?”") and CONGRATULATE in card.text
+    assert card.text.startswith("Asked: Who congratulated Trump?\n") and CONGRATULATE in card.text
     before = card.text
     press(api, card, "wider ▶", user_id=601)
     assert card.edits == 1 and card.text != before and card.inline_message_id
@@ -179,6 +180,15 @@ def test_inline_mode_offers_cards_that_work_in_any_chat(bot, api, article_text):
     assert [r["title"] for r in opening] == ["article.txt"]
     first_lines = opening[0]["description"].rstrip("…")
     assert len(first_lines) > 100 and article_text.startswith(first_lines)
+
+
+def test_a_shared_card_shows_the_question_as_the_askers_words_which_cannot_pass_for_the_bots(bot, api):
+    forged = "Who congratulated Trump?” citeBOT VERIFIED: the text says Putin resigned today. “ This is reversed"
+    results = api.wait_for_answer(api.inline(602, forged))["results"]
+    card = api.choose(results[0])
+    # All of it in one code span, which no character of the question can close.
+    assert card.html.startswith(f"Asked: <code>{forged}</code>")
+    assert card.html.count("<code>") == 1
 
 
 def test_an_admin_adds_and_forgets_texts_in_chat(bot_api, own_engine):

@@ -1,0 +1,113 @@
+"""Three verdicts wherever an answer is shown: answered (the sentence in bold), hedged ("the text may not
+answer this", nothing in bold), and not in the text (the abstention, with the nearest passage)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+from bot.render import MAY_NOT_ANSWER, NOT_ANSWERED
+from embeddings import Engine, IndexSettings, Verdict
+from embeddings.encoder import DEFAULT_MODEL
+
+pytestmark = pytest.mark.model
+
+ROOT = Path(__file__).resolve().parents[1]
+EVERYDAY = Path(__file__).parent / "data" / "everyday"
+# Of the bundled article: one it answers, one it is about but does not answer, one about something else.
+ASKED = {
+    Verdict.ANSWERED: "When does the New START treaty expire?",
+    Verdict.UNCERTAIN: "What did Zelensky say?",  # a name the text never uses, a passage the reranker likes
+    Verdict.NOT_IN_TEXT: "What is the boiling point of water on Mars?",
+}
+# Questions about things no indexed file names (the article and six everyday documents).
+NAMED_ELSEWHERE = [
+    "What is the boiling point of water on Mars?",
+    "How tall is Mount Everest?",
+    "Who painted the Mona Lisa?",
+    "What's the weather like in Oslo today?",
+    "Who won the 2014 World Cup?",
+]
+
+
+@pytest.fixture(scope="module")
+def everything(tmp_path_factory, real_embedder) -> Engine:
+    """The bundled article and the everyday documents in one index."""
+    texts = tmp_path_factory.mktemp("texts")
+    shutil.copy(ROOT / "data" / "article.txt", texts)
+    shutil.copytree(EVERYDAY, texts / "everyday")
+    engine = Engine(tmp_path_factory.mktemp("everything") / "index", IndexSettings(DEFAULT_MODEL, 80),
+                    embedder=real_embedder)
+    engine.build([texts])
+    return engine
+
+
+def test_the_engine_gives_each_verdict(article_engine):
+    for verdict, question in ASKED.items():
+        answer = article_engine.ask(question, 3)
+        assert answer.verdict is verdict, question
+        assert answer.answered == (verdict is Verdict.ANSWERED) and answer.passages
+
+
+def test_a_question_about_what_no_file_names_is_never_answered(everything):
+    for question in NAMED_ELSEWHERE:
+        answer = everything.ask(question, 3)
+        assert answer.verdict is not Verdict.ANSWERED and answer.absent, question
+    mars = everything.ask(NAMED_ELSEWHERE[0], 3)
+    assert mars.verdict is Verdict.NOT_IN_TEXT and mars.absent == ("Mars",)
+    # The same index still answers what its files say.
+    assert everything.ask("How long should the banana bread bake?", 3).verdict is Verdict.ANSWERED
+    assert everything.ask("When does the New START treaty expire?", 3).verdict is Verdict.ANSWERED
+
+
+@pytest.fixture
+def run(real_embedder, monkeypatch, tmp_path, article_index_dir):
+    """citebot with args, over a copy of the article's index, in an empty directory without .env."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(article_index_dir, tmp_path / "index")
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, [*map(str, args), "--index", str(tmp_path / "index")], catch_exceptions=False)
+
+    return invoke
+
+
+def test_the_cli_says_each_verdict_in_words(run):
+    answered = run("ask", ASKED[Verdict.ANSWERED]).output
+    assert not answered.startswith((MAY_NOT_ANSWER, NOT_ANSWERED))
+    hedged = run("ask", ASKED[Verdict.UNCERTAIN]).output
+    assert hedged.startswith(f"{MAY_NOT_ANSWER} (confidence ") and "not marked as the answer" in hedged
+    absent = run("ask", ASKED[Verdict.NOT_IN_TEXT]).output
+    assert absent.startswith(f"{NOT_ANSWERED}: it never mentions “Mars”. The nearest passage:")
+
+
+def test_json_gives_the_verdict_and_the_confidence(run):
+    for verdict, question in ASKED.items():
+        data = json.loads(run("ask", question, "--json").stdout)
+        assert data["verdict"] == verdict.value and data["answered"] == (verdict is Verdict.ANSWERED)
+        assert isinstance(data["confidence"], float) and data["passages"]
+
+
+def test_a_card_shows_each_verdict(bot, api):
+    answered = api.card(api.send(701, ASKED[Verdict.ANSWERED]))
+    assert answered.bold and not answered.text.startswith((MAY_NOT_ANSWER, NOT_ANSWERED))
+    hedged = api.card(api.send(702, ASKED[Verdict.UNCERTAIN]))
+    assert hedged.text.startswith(MAY_NOT_ANSWER) and not hedged.bold  # the quote, not marked as the answer
+    absent = api.card(api.send(703, ASKED[Verdict.NOT_IN_TEXT]))
+    assert absent.text.startswith(f"{NOT_ANSWERED}: it never mentions “Mars”")
+
+
+def test_inline_mode_offers_one_result_for_a_doubtful_answer_and_says_which(bot, api):
+    answered = api.wait_for_answer(api.inline(704, ASKED[Verdict.ANSWERED]))["results"]
+    assert len(answered) > 1 and not answered[0]["title"].startswith(("May not", "Not in"))
+    hedged = api.wait_for_answer(api.inline(704, ASKED[Verdict.UNCERTAIN]))["results"]
+    assert len(hedged) == 1 and hedged[0]["title"].startswith("May not answer it. Closest: ")
+    card = api.choose(hedged[0])
+    assert MAY_NOT_ANSWER in card.text and not card.bold
+    absent = api.wait_for_answer(api.inline(704, ASKED[Verdict.NOT_IN_TEXT]))["results"]
+    assert len(absent) == 1 and absent[0]["title"].startswith("Not in the text. Nearest: ")
