@@ -227,7 +227,7 @@ def _bounded(convert: Callable[..., T], data: bytes, path: Path) -> T:
     with _worker_lock:
         if _worker is None:
             # spawn, not fork: the caller may be a bot with threads (and onnxruntime) running.
-            _worker = multiprocessing.get_context("spawn").Pool(1, initializer=_limit_memory)
+            _worker = multiprocessing.get_context("spawn").Pool(1, initializer=_start_worker)
             atexit.register(_worker.terminate)  # before the interpreter tears down what the pool needs
         pending = _worker.apply_async(_read_in_worker, (convert, data, path))
         try:
@@ -238,7 +238,10 @@ def _bounded(convert: Callable[..., T], data: bytes, path: Path) -> T:
             raise SourceError(path, f"{path}: took over {MAX_READ_SECONDS:.0f} s to read; it is left out") from None
 
 
-def _limit_memory() -> None:  # runs in the worker process
+def _start_worker() -> None:  # runs in the worker process
+    # A parser's own warnings (pypdf logs each damaged object) would reach stderr through logging's last
+    # resort, as bare lines beside citebot's one line about the file.
+    logging.getLogger().addHandler(logging.NullHandler())
     # The data segment (heap and anonymous maps): what a parser grows, and not the libraries mapped in.
     resource.setrlimit(resource.RLIMIT_DATA, (MAX_READER_MEMORY, MAX_READER_MEMORY))
 

@@ -92,6 +92,36 @@ def test_a_word_file_whose_text_is_larger_than_a_file_may_give_is_left_out(tmp_p
     assert_left_out_and_the_rest_indexed(result, "rules.docx", "over the limit of 2,000,000")
 
 
+def nested_pdf(depth: int) -> bytes:
+    """A one-page PDF of about 2 kB whose content stream shows text through arrays nested depth deep."""
+    stream = b"BT /F1 12 Tf 72 720 Td " + b"[" * depth + b"(x)" + b"]" * depth + b" TJ ET"
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+               b" /Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
+    return bytes(out)
+
+
+def test_a_damaged_word_table_and_a_deeply_nested_pdf_are_each_left_out_in_one_line(tmp_path):
+    table = ('<w:tbl><w:tblGrid><w:gridCol w:w="100"/></w:tblGrid><w:tr><w:tc><w:tcPr><w:gridSpan w:val="two"/>'
+             "</w:tcPr><w:p><w:r><w:t>Annual leave</w:t></w:r></w:p></w:tc></w:tr></w:tbl>")
+    folder = folder_with(tmp_path, "leave.docx", word_file("<w:p><w:r><w:t>Leave rules.</w:t></w:r></w:p>" + table))
+    (folder / "manual.pdf").write_bytes(nested_pdf(1_000))
+    result = citebot(tmp_path, "index", folder)
+    assert_left_out_and_the_rest_indexed(result, "leave.docx", "cannot be read")
+    assert_left_out_and_the_rest_indexed(result, "manual.pdf", "nested too deeply")
+    assert len(result.stderr.splitlines()) == 2, result.stderr  # and nothing a parser logged
+
+
 def test_a_text_without_sentence_ends_is_cut_into_bounded_sentences_and_questions_still_answer(tmp_path):
     from embeddings.store import load_index
     from embeddings.text import MAX_SENTENCE_CHARS
