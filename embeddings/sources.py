@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from embeddings.errors import SourceError
 from embeddings.store import Document
+from embeddings.structure import embedding_work
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -32,8 +33,11 @@ MAX_READ_SECONDS = 60.0
 # unpack to gigabytes (a zip bomb), and python-docx holds every part in memory.
 MAX_READER_MEMORY = 1024 * 1024 * 1024
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-# Characters one file may give to index: about a minute of embedding on 2 cores (a book of 300,000 words).
+# Characters one file may give to index (a book of 300,000 words), and what indexing them may ask of the
+# embedder (see embedding_work): about 45 s of embedding on 2 cores, so that many short sentences or table
+# rows cannot make one file take longer.
 MAX_FILE_CHARS = 2_000_000
+MAX_EMBEDDING_WORK = 3_000_000
 _worker = None
 _worker_lock = threading.Lock()
 # charset-normalizer's measure of mess in a decoding (0: none); above this a guess is not trusted.
@@ -98,8 +102,8 @@ def read_document(path: Path) -> Document:
     if kind in HTML_SUFFIXES:
         text, format = _bounded(html_text, data, path)
         return Document(str(path), digest, text, format, **stamp)
-    text = _within_limit(decode(data, path), path)
-    return Document(str(path), digest, text, "markdown" if kind in MARKDOWN_SUFFIXES else "text", **stamp)
+    format = "markdown" if kind in MARKDOWN_SUFFIXES else "text"
+    return Document(str(path), digest, _within_limit(decode(data, path), path, format), format, **stamp)
 
 
 def current_sha256(document: Document) -> str | None:
@@ -116,11 +120,15 @@ def current_sha256(document: Document) -> str | None:
     return hashlib.sha256(data).hexdigest()
 
 
-def _within_limit(text: str, path: Path) -> str:
+def _within_limit(text: str, path: Path, format: str = "text") -> str:
     if len(text) > MAX_FILE_CHARS:
         raise SourceError(
             path, f"{path}: holds {len(text):,} characters, over the limit of {MAX_FILE_CHARS:,} for one file; split it"
         )
+    work = embedding_work(text, format)
+    if work > MAX_EMBEDDING_WORK:
+        raise SourceError(path, f"{path}: is {work:,} characters to embed (short sentences and table rows cost "
+                                f"more), over the limit of {MAX_EMBEDDING_WORK:,} for one file; split it")
     return text
 
 
@@ -259,7 +267,8 @@ def _read_in_worker(convert: Callable[..., T], data: bytes, path: Path) -> T:  #
     except Exception as error:  # a damaged file fails inside a parser in that parser's own ways
         reason = " ".join(str(error).split())[:120] or type(error).__name__
         raise SourceError(path, f"{path}: cannot be read ({reason})") from None
-    _within_limit(result[0] if isinstance(result, tuple) else result, path)
+    text, format = result if isinstance(result, tuple) else (result, "text")
+    _within_limit(text, path, format)
     return result
 
 

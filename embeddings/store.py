@@ -55,8 +55,9 @@ faiss.omp_set_num_threads(1)
 threadpoolctl.threadpool_limits(1, user_api="blas")
 
 FORMAT_VERSION = 2
-# Bump when the chunker splits differently, so that old indexes are reported stale.
-CHUNKER_VERSION = 3
+# Bump when the chunker splits differently or search reads a sentence differently, so that old indexes are
+# reported stale.
+CHUNKER_VERSION = 4
 VECTOR_INDEXES = ("auto", "flat", "hnsw")
 # "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
 FLAT_LIMIT = 20_000

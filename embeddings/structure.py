@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from embeddings.text import split_paragraphs
+from embeddings.text import split_paragraphs, split_sentences
 
 FORMATS = ("text", "markdown")
 SECTION_SEPARATOR = " › "
@@ -22,9 +22,15 @@ SECTION_SEPARATOR = " › "
 # alike. The embedder and the reranker read every heading: a table row "Weight: 820 g" means nothing
 # without the "Aurora desk lamp" above it (on tests/data/everyday this alone puts the right answer first).
 WORD_SEARCH_HEADINGS = 1
-# What search reads of a span is cut to this many characters beyond the span's own: a table row's cells and
-# headings repeated over each of its sentences would otherwise multiply what a build embeds without bound.
+# What search reads of a span (its headings, a table row's cells with their column names) is at most twice
+# the span's own length beyond it, and at least SEARCH_EXTRA_FLOOR, at most SEARCH_EXTRA_CHARS: repeated
+# over every sentence of a row or a section, they would otherwise multiply what a build embeds (a 0.46 MB
+# table once asked for 510 MB).
 SEARCH_EXTRA_CHARS = 500
+SEARCH_EXTRA_FLOOR = 100
+# What embedding one text costs beyond its characters, in characters: with the bundled int8 MiniLM a text
+# of 6 characters takes as long as one of about 35 (1,800 a second against 390 of 150 characters).
+TEXT_COST_CHARS = 30
 _CARRIED_LINE = re.compile(r"\n[ \t]*(?:>[ \t]?)*[ \t]*")
 _parser = None
 _parser_lock = threading.Lock()
@@ -70,9 +76,15 @@ class Layout:
         if not self.markdown:
             return self.text[start:end]
         unit = self.units[paragraph - 1] if 0 < paragraph <= len(self.units) else Unit(start, end)
-        body = unit.cells or visible(self.text[start:end])
-        above = SECTION_SEPARATOR.join(unit.headings[-headings:] if headings else unit.headings)
-        return (f"{above}: {body}" if above else body)[: end - start + SEARCH_EXTRA_CHARS]
+        room = end - start + min(SEARCH_EXTRA_CHARS, max(SEARCH_EXTRA_FLOOR, 2 * (end - start)))
+        body = (unit.cells or visible(self.text[start:end]))[:room]
+        # The words themselves first, then the headings nearest them that still fit.
+        above: list[str] = []
+        for heading in reversed(unit.headings[-headings:] if headings else unit.headings):
+            if len(body) + sum(len(h) + len(SECTION_SEPARATOR) for h in above) + len(heading) + 2 > room:
+                break
+            above.insert(0, heading)
+        return f"{SECTION_SEPARATOR.join(above)}: {body}" if above else body
 
     def shown(self, text: str) -> str:
         """text (a slice of the document) as a reader sees it: inline markup gone in Markdown."""
@@ -137,6 +149,17 @@ def markdown_units(text: str) -> list[Unit]:
             if span:
                 units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row)))
     return units
+
+
+def embedding_work(text: str, format: str = "text") -> int:
+    """What indexing text asks of the embedder, in characters: each sentence as search reads it, plus
+    TEXT_COST_CHARS for each. Embedding time grows with it, whatever the text is made of."""
+    layout = Layout(text, format)
+    return sum(
+        len(layout.search_text(start, end, number)) + TEXT_COST_CHARS
+        for number, (p_start, p_end) in enumerate(layout.spans(), 1)
+        for start, end in split_sentences(text, p_start, p_end)
+    )
 
 
 def _row_words(columns: list[str], row: list[str]) -> str:

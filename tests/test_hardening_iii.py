@@ -122,6 +122,30 @@ def test_a_damaged_word_table_and_a_deeply_nested_pdf_are_each_left_out_in_one_l
     assert len(result.stderr.splitlines()) == 2, result.stderr  # and nothing a parser logged
 
 
+def test_a_table_whose_rows_would_be_embedded_many_times_over_is_left_out_and_the_rest_indexed(tmp_path):
+    columns = 20
+    header = "| " + " | ".join(f"Column name number {i:02d}" for i in range(columns)) + " |\n" + "|---" * columns + "|\n"
+    row = "| " + " | ".join("Ab cd. Ef gh. Ij kl." for _ in range(columns)) + " |\n"
+    table = "# Results\n\n" + header + row * 1_000  # 0.46 MB: before, 510 MB to embed; at the cap, 11 MB
+    result = citebot(tmp_path, "index", folder_with(tmp_path, "results.md", table.encode()))
+    assert_left_out_and_the_rest_indexed(result, "results.md", "characters to embed")
+
+
+def test_what_search_reads_of_a_table_row_is_bounded_by_the_row_itself(tmp_path):
+    from embeddings.store import load_index
+
+    header = "| Item | " + " | ".join(f"A long column name, number {i}" for i in range(8)) + " |\n" + "|---" * 9 + "|\n"
+    rows = "".join(f"| Lamp {n} | " + " | ".join("yes" for _ in range(8)) + " |\n" for n in range(50))
+    folder = folder_with(tmp_path, "lamps.md", ("# Lamps and what they come with\n\n" + header + rows).encode())
+    assert citebot(tmp_path, "index", folder).returncode == 0
+    index = load_index(tmp_path / "index")
+    for doc_id, start, end, paragraph in index.sentences:
+        own = end - start
+        assert len(index.search_text(doc_id, start, end, paragraph)) <= own + max(100, 2 * own)
+    found = citebot(tmp_path, "ask", "--json", "Does Lamp 7 come with long column name number 3?")
+    assert "Lamp 7 |" in json.loads(found.stdout)["passages"][0]["text"]
+
+
 def test_a_text_without_sentence_ends_is_cut_into_bounded_sentences_and_questions_still_answer(tmp_path):
     from embeddings.store import load_index
     from embeddings.text import MAX_SENTENCE_CHARS
