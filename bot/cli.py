@@ -19,7 +19,7 @@ import click
 
 from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
 from bot.render import names_sources, small_talk, small_talk_reply
-from bot.terminal import format_answer
+from bot.terminal import format_answer, printable
 from embeddings import (
     Answer,
     CitebotError,
@@ -40,6 +40,13 @@ CHAT_HELP = """Type a question and press Enter. Commands:
 HISTORY_FILE = Path.home() / ".citebot_history"
 
 
+def _echo(text: str = "", err: bool = False) -> None:
+    """click.echo without control characters (but line breaks and tabs): file names, headings and questions
+    may hold escape sequences that would move the cursor or retitle the terminal, now or when a pipe's
+    output is shown later."""
+    click.echo(printable(text), err=err)
+
+
 class UserError(click.ClickException):
     """An error for the user: printed as one line, with exit status 1 (2 for bad input)."""
 
@@ -48,7 +55,7 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        _echo(f"error: {self.format_message()}", err=True)
 
 
 class CitebotGroup(click.Group):
@@ -100,7 +107,7 @@ def _open(engine: Engine) -> None:
         bundled = f" (the bundled article is {DEFAULT_ARTICLE})" if DEFAULT_ARTICLE.is_file() else ""
         raise UserError(f"{error}{bundled}") from error
     for warning in engine.warnings():
-        click.echo(f"warning: {warning}", err=True)
+        _echo(f"warning: {warning}", err=True)
 
 
 @cli.command()
@@ -127,7 +134,7 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: b
     def build(progress: Progress | None):
         report, gone = engine.update(list(paths), prune=prune, force=force, progress=progress)
         for path in gone:
-            click.echo(f"note: {path} no longer exists; it leaves the index", err=True)
+            _echo(f"note: {path} no longer exists; it leaves the index", err=True)
         return report
 
     _build(engine, settings, build)
@@ -148,14 +155,14 @@ def _build(engine: Engine, settings: Settings, build) -> None:
     with _progress_bar(sys.stderr.isatty()) as progress:
         report = build(progress)
     for reason in report.skipped:
-        click.echo(f"warning: left out {reason}", err=True)
+        _echo(f"warning: left out {reason}", err=True)
     what = f"{report.documents} file(s), {report.passages} passages"
     if report.built:
         kept = report.documents - report.embedded
         changes = f"{report.embedded} embedded, {kept} unchanged, {report.removed} removed"
-        click.echo(f"Indexed {what} into {engine.store.location}: {changes} ({'; '.join(report.reasons)}).")
+        _echo(f"Indexed {what} into {engine.store.location}: {changes} ({'; '.join(report.reasons)}).")
     else:
-        click.echo(f"The index in {engine.store.location} is up to date ({what}): nothing to do.")
+        _echo(f"The index in {engine.store.location} is up to date ({what}): nothing to do.")
 
 
 @cli.command()
@@ -172,16 +179,16 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
     for number, text in enumerate(questions):
         kind = None if as_json else small_talk(text)  # machines get the engine's answer, whatever was asked
         if kind is not None:
-            click.echo(small_talk_reply(kind, None))
+            _echo(small_talk_reply(kind, None))
             continue
         answer = engine.ask(text, settings.top_k)
         for note in answer.notes:
-            click.echo(f"note: {note}", err=True)
+            _echo(f"note: {note}", err=True)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             if question == "-":
-                click.echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
+                _echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
             click.echo(_format(engine, answer, settings, settings.top_k))
 
 
@@ -198,7 +205,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
     if interactive:
         _start_line_editing()
         names = ", ".join(d.name for d in engine.describe().documents)
-        click.echo(f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave.")
+        _echo(f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave.")
         # Load the model while the user types the first question.
         threading.Thread(target=engine.warm_up, daemon=True).start()
     interrupted = False
@@ -206,15 +213,15 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         try:
             line = input("> ") if interactive else sys.stdin.readline()
         except EOFError:
-            click.echo()
+            _echo()
             break
         except KeyboardInterrupt:
             # The first Ctrl-C clears the line being typed; a second one in a row leaves.
-            click.echo()
+            _echo()
             if interrupted:
                 break
             interrupted = True
-            click.echo("(Ctrl-C again, Ctrl-D or quit to leave)")
+            _echo("(Ctrl-C again, Ctrl-D or quit to leave)")
             continue
         interrupted = False
         if not interactive and not line:
@@ -227,33 +234,33 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         if line in (":quit", ":q", ":exit", "quit", "exit"):
             break
         if line in (":help", ":h", "?", "help"):
-            click.echo(CHAT_HELP.format(k=k))
+            _echo(CHAT_HELP.format(k=k))
             continue
         if line.startswith(":k"):
             value = line[2:].strip()
             # isdigit() also takes "²" and 5,000-digit numbers, which int() refuses: ASCII, two digits at most.
             if value.isascii() and value.isdigit() and len(value) <= 2 and 1 <= int(value) <= 20:
                 k = int(value)
-                click.echo(f"showing {k} passage(s) an answer")
+                _echo(f"showing {k} passage(s) an answer")
             else:
-                click.echo("usage: :k N, with N from 1 to 20")
+                _echo("usage: :k N, with N from 1 to 20")
             continue
         if line.startswith(":"):
-            click.echo(f"unknown command {line}; :help lists the commands")
+            _echo(f"unknown command {line}; :help lists the commands")
             continue
         kind = small_talk(line)
         if kind is not None:
-            click.echo(small_talk_reply(kind, None))
+            _echo(small_talk_reply(kind, None))
             continue
         try:
             answer = engine.ask(line, k)
         except EmptyQuestionError as error:
-            click.echo(str(error))
+            _echo(str(error))
             continue
         if not interactive:
-            click.echo(f"Q: {answer.question}")
+            _echo(f"Q: {answer.question}")
         for note in answer.notes:
-            click.echo(f"note: {note}")
+            _echo(f"note: {note}")
         click.echo(_format(engine, answer, settings, k) + "\n")
 
 
@@ -284,7 +291,7 @@ def telegram(
     _open(engine)
     username = telegram_api.verify_token(settings)
     mode = f"webhook {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "long polling"
-    click.echo(f"citebot answers on Telegram as @{username} ({mode}); Ctrl-C stops it.", err=True)
+    _echo(f"citebot answers on Telegram as @{username} ({mode}); Ctrl-C stops it.", err=True)
     telegram_bot.run(telegram_bot.build_application(settings, engine), settings)
 
 
@@ -310,18 +317,18 @@ def eval_command(file: Path, out, as_json: bool, compare: bool) -> None:
         click.echo(json.dumps({n: r.__dict__ for n, r in reports.items()} if compare else reports[""].__dict__))
         return
     first = next(iter(reports.values()))
-    click.echo(
+    _echo(
         f"{file}: {first.documents} document(s), {first.answerable} answerable and "
         f"{first.unanswerable} unanswerable question(s)"
     )
     if compare:
-        click.echo(f"  {'':24s} " + " ".join(f"{name:>11s}" for name in reports))
+        _echo(f"  {'':24s} " + " ".join(f"{name:>11s}" for name in reports))
     for label, value in _eval_rows(first):
         if compare:
             cells = [dict(_eval_rows(r))[label] for r in reports.values()]
-            click.echo(f"  {label:24s} " + " ".join(_cell(c) for c in cells))
+            _echo(f"  {label:24s} " + " ".join(_cell(c) for c in cells))
         else:
-            click.echo(f"  {label:24s} {value:.3f}" if isinstance(value, float) else f"  {label:24s} {value}")
+            _echo(f"  {label:24s} {value:.3f}" if isinstance(value, float) else f"  {label:24s} {value}")
 
 
 def _eval_rows(report) -> list[tuple[str, object]]:

@@ -19,6 +19,7 @@ from embeddings import (
     IndexStore,
     MilvusStore,
     RetrievalSettings,
+    shown_url,
 )
 
 __all__ = ["DEFAULT_ARTICLE", "TELEGRAM_API", "ConfigError", "Settings", "check_telegram", "env_name", "load_settings"]
@@ -121,7 +122,7 @@ def load_settings(env_file: Path | None = None, **flags: object) -> Settings:
 
 def _convert(spec: Field, raw: object, origin: str) -> object:
     name = spec.name
-    shown = "(hidden)" if not spec.repr else repr(raw)
+    shown = "(hidden)" if not spec.repr else repr(shown_url(raw) if isinstance(raw, str) else raw)
     try:
         if spec.type == "bool":
             value = _boolean(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
@@ -19,6 +20,9 @@ from bot.telegram_context import CitebotContext, Services
 from embeddings import SUFFIXES, CitebotError
 
 logger = logging.getLogger(__name__)
+# Folder separators, control characters, and what other file systems refuse (the folder may be copied).
+MAX_NAME_BYTES = 100
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 
 
 async def sources(update: Update, context: CitebotContext) -> None:
@@ -82,6 +86,11 @@ async def upload(update: Update, context: CitebotContext) -> None:
     except CitebotError as error:
         logger.warning("could not add %s: %s", name, error)
         await reply(message, say.not_added(name, error.for_user()))
+        return
+    except OSError as error:  # the upload folder cannot take it: a full disk, a quota, no permission
+        logger.warning("could not save %s: %s", name, error)
+        await reply(message, say.not_added(name, f"it could not be saved ({error.strerror or error}); "
+                                                 "the texts are as they were"))
         return
     finally:
         typing.cancel()
@@ -148,11 +157,17 @@ def _log_progress(name: str, done: int, total: int) -> None:
 
 
 def safe_file_name(name: str | None) -> str:
-    """An uploaded file's name made safe to save: no folders, only letters, digits, dot, dash and underscore,
-    at most 100 bytes before its kind's suffix (which is kept, so that '..html' is still read as HTML)."""
+    """An uploaded file's name made safe to save: no folders, no control characters or characters file
+    systems refuse, at most MAX_NAME_BYTES before its kind's suffix (which is kept, so that '..html' is still
+    read as HTML). A name that had to change gets a short hash of the name as sent, so that two uploads whose
+    names differ only there never replace each other."""
     path = Path(Path(name or "").name)
     suffix = next((s for s in SUFFIXES if path.name.lower().endswith(s)), ".txt")
     stem = path.name[: len(path.name) - len(suffix)] if path.name.lower().endswith(suffix) else path.name
-    stem = re.sub(r"[^\w.-]", "_", stem).strip("._")
-    stem = stem.encode("utf-8")[:100].decode("utf-8", "ignore")  # file systems take 255 bytes, not characters
-    return (stem or "upload") + suffix
+    kept = _UNSAFE_IN_NAME.sub("_", stem).strip(" ._-")  # nor hidden, nor taken for an option
+    if kept and kept == stem and len(kept.encode("utf-8")) <= MAX_NAME_BYTES:
+        return kept + suffix
+    mark = hashlib.sha256(path.name.encode("utf-8", "replace")).hexdigest()[:6]
+    # File systems take 255 bytes, not characters.
+    kept = kept.encode("utf-8")[: MAX_NAME_BYTES - len(mark) - 1].decode("utf-8", "ignore")
+    return f"{kept or 'upload'}-{mark}{suffix}"

@@ -17,7 +17,7 @@ from telegram.ext import AIORateLimiter, Application
 from telegram.request import HTTPXRequest
 
 from bot.config import TELEGRAM_API, Settings
-from embeddings import ConfigError
+from embeddings import ConfigError, shown_url
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ def protect_logs(token: str, *secrets: str) -> None:
     redactor = TokenRedactor(token, *secrets)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
+        handler.addFilter(_without_refused_token)
     logging.captureWarnings(True)  # warnings become log records, which the handlers' filter scrubs
 
     def print_scrubbed(kind, value, tb) -> None:
@@ -109,6 +110,13 @@ def protect_logs(token: str, *secrets: str) -> None:
 
     sys.excepthook = print_scrubbed
     threading.excepthook = lambda args: print_scrubbed(args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def _without_refused_token(record: logging.LogRecord) -> bool:
+    """Drop python-telegram-bot's report of the token refused while polling, a traceback of 30 lines, unless
+    debugging: watch_token says it in one line as the bot stops."""
+    refused = record.exc_info is not None and isinstance(record.exc_info[1], InvalidToken)
+    return not refused or logging.getLogger().isEnabledFor(logging.DEBUG)
 
 
 def api_base_url(settings: Settings) -> str:
@@ -172,7 +180,9 @@ def _request_bot(settings: Settings) -> Bot:
 
 
 def _shown_url(settings: Settings) -> str:
-    return "the official server" if settings.telegram_api_base_url == TELEGRAM_API else api_base_url(settings)
+    if settings.telegram_api_base_url == TELEGRAM_API:
+        return "the official server"
+    return shown_url(api_base_url(settings))
 
 
 async def watch_token(application: Application) -> None:

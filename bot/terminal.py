@@ -34,12 +34,12 @@ def format_answer(
 
     show_source names the file; verbose adds character offsets and scores; width wraps the quote to it.
     """
-    lines = [abstention_with_confidence(answer, threshold)] if not answer.answered else []
+    lines = [printable(abstention_with_confidence(answer, threshold))] if not answer.answered else []
     if not shown.lead:
         return "\n".join(lines)
     lines.append(_heading(shown.lead, show_source, verbose, styled))
     emphasise = answer.verdict is not Verdict.UNCERTAIN
-    runs = [(_printable(text, styled), bold) for text, bold in emphasis_runs(shown.lead, emphasise)]
+    runs = [(printable(text), bold) for text, bold in emphasis_runs(shown.lead, emphasise)]
     for paragraph in _split_lines(runs):
         for row in _wrap(paragraph, (width - len(GUTTER)) if width else None):
             lines.append(GUTTER + "".join(_emphasised(text, styled) if bold else text for text, bold in row))
@@ -47,7 +47,7 @@ def format_answer(
         where = place_line([quote]) if verbose else paragraphs_line([quote])
         if show_source:
             where = f"{source_name([quote])} · {where}"
-        lines.append(_dim(f"  also {where}: ", styled) + _printable(sentence(quote), styled))
+        lines.append(_dim(printable(f"  also {where}: "), styled) + printable(sentence(quote)))
     return "\n".join(lines)
 
 
@@ -57,7 +57,7 @@ def _heading(excerpt: list[Quote], show_source: bool, verbose: bool, styled: boo
         place += f" · score {excerpt[0].score:.2f}"
     if show_source:
         place = f"{source_name(excerpt)} · {place}"
-    return _dim(place, styled)
+    return _dim(printable(place), styled)
 
 
 def _split_lines(runs: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
@@ -91,11 +91,9 @@ def _wrap(runs: list[tuple[str, bool]], width: int | None) -> list[list[tuple[st
     return rows
 
 
-def _printable(text: str, terminal: bool) -> str:
-    """text without control characters (but line breaks and tabs) when it goes to a terminal: a document's
-    escape sequences must not move the cursor, recolour or retitle the user's terminal."""
-    if not terminal:
-        return text
+def printable(text: str) -> str:
+    """text without control characters (but line breaks and tabs): a document's escape sequences must not
+    move the cursor, recolour or retitle the user's terminal, now or when a pipe's output is shown later."""
     return "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
 
 

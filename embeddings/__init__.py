@@ -40,6 +40,7 @@ _EXPORTS = {
     "VECTOR_INDEXES": "embeddings.store",
     "SUFFIXES": "embeddings.sources",
     "MAX_QUESTION_CHARS": "embeddings.retrieval",
+    "shown_url": "embeddings.redact",
     # errors (the tree is drawn in embeddings/errors.py)
     "CitebotError": "embeddings.errors",
     "ConfigError": "embeddings.errors",
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
     from embeddings.evaluate import EvalReport
     from embeddings.excerpts import Location, Presentation, group_nearby, touching
     from embeddings.milvus_store import MilvusStore
+    from embeddings.redact import shown_url
     from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings, Verdict
     from embeddings.sources import SUFFIXES
     from embeddings.store import VECTOR_INDEXES, Document, IndexSettings

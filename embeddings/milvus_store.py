@@ -30,6 +30,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +41,7 @@ from embeddings.errors import (
     IndexWriteError,
     StoreUnavailableError,
 )
+from embeddings.redact import shown_url
 from embeddings.store import (
     HNSW_EF_CONSTRUCTION,
     HNSW_EF_SEARCH,
@@ -61,6 +63,8 @@ BATCH = 1000
 CHUNK_CHARS = 16_000
 # Vectors a reader keeps after fetching them (about 150 MB at 384 dimensions).
 CACHED_VECTORS = 100_000
+# What Milvus Lite makes in its .db folder (2.5): a folder holding both is taken to be one of its databases.
+LITE_PARTS = frozenset({"collections", "databases"})
 # A property of every collection citebot writes: the proof it needs before it drops one.
 OWN = {"citebot": "index generation"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,200}")
@@ -140,7 +144,8 @@ class MilvusStore:
         self._token = token
         # The properties this store writes on its collections, and must find on one before it drops it.
         self._own = own or OWN
-        self.location = f"Milvus collection {collection} at {uri}"
+        self.shown_uri = shown_url(uri)
+        self.location = f"Milvus collection {collection} at {self.shown_uri}"
         self.update_command = "citebot index (with CITEBOT_STORE=milvus)"
         self._client = None
         self._lock = threading.Lock()
@@ -161,10 +166,12 @@ class MilvusStore:
                     raise StoreUnavailableError(
                         "CITEBOT_STORE=milvus needs pymilvus and milvus-lite: pip install 'citebot[milvus]'"
                     ) from error
+                if self.uri.endswith(".db"):
+                    _check_lite_path(Path(self.uri))
                 try:
                     self._client = MilvusClient(uri=self.uri, token=self._token, timeout=self.timeout)
                 except _milvus_errors() as error:
-                    raise StoreUnavailableError(f"cannot reach Milvus at {self.uri}: {_reason(error)}") from error
+                    raise StoreUnavailableError(f"cannot reach Milvus at {self.shown_uri}: {_reason(error)}") from error
             return self._client
 
     def call(self, method: str, *args, **kwargs):
@@ -182,7 +189,7 @@ class MilvusStore:
         except _milvus_errors() as error:
             if _is_missing(error):  # a generation dropped by a build while this process still read it
                 raise IndexReplacedError(f"{self.location} was rebuilt meanwhile ({_reason(error)})") from error
-            raise StoreUnavailableError(f"Milvus at {self.uri} did not answer ({_reason(error)})") from error
+            raise StoreUnavailableError(f"Milvus at {self.shown_uri} did not answer ({_reason(error)})") from error
 
     def check(self) -> None:
         """Reach Milvus now (one call), so that a bad URI is one clear line at start.
@@ -210,6 +217,9 @@ class MilvusStore:
 
     def read_manifest(self) -> dict:
         current = self._current()
+        # Loaded first: a query on a released collection (a reopened Milvus Lite holds them so) is retried
+        # by call(), but pymilvus has already logged it with a traceback.
+        self.call("load_collection", f"{current}__rows")
         return self._manifest(current)
 
     def load(self, generation: str | None = None) -> Index:
@@ -400,6 +410,23 @@ def _not_loaded(error: BaseException) -> bool:
     """Whether Milvus answered that the collection is not loaded for searching."""
     text = str(error).lower()
     return "released" in text or "not loaded" in text or "call load()" in text
+
+
+def _check_lite_path(path: Path) -> None:
+    """Refuse a path Milvus Lite would write its database into that holds something else: Milvus Lite makes
+    the .db a folder of its own and adds to whatever folder is there, and fails on a file.
+
+    Raises:
+        StoreUnavailableError: path is a file, or a folder without Milvus Lite's own parts.
+    """
+    if path.is_dir():
+        entries = {entry.name for entry in path.iterdir()}
+        if entries and not LITE_PARTS <= entries:
+            raise StoreUnavailableError(f"{path} is a folder of other files, not a Milvus Lite database: "
+                                        "set CITEBOT_MILVUS_URI to a new path")
+    elif path.exists() or path.is_symlink():
+        raise StoreUnavailableError(f"{path} is a file, not a Milvus Lite database (a folder it makes): "
+                                    "set CITEBOT_MILVUS_URI to a new path")
 
 
 def _reason(error: BaseException) -> str:

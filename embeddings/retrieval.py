@@ -221,6 +221,10 @@ def clean_question(question: str) -> tuple[str, list[str]]:
     if len(text) > MAX_QUESTION_CHARS:
         text = text[:MAX_QUESTION_CHARS]
         notes.append(f"the question was cut to its first {MAX_QUESTION_CHARS} characters")
+        # What is kept is what is searched and asked again by "next match": it must hold a word itself.
+        if not any(c.isalnum() for c in text):
+            raise EmptyQuestionError(f"the question's first {MAX_QUESTION_CHARS} characters hold no words: "
+                                     "ask something about the text")
     return text, notes
 
 

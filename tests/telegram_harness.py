@@ -86,9 +86,11 @@ class RunningBot:
 
 
 def citebot_telegram(
-    server: FakeBotApi, workdir: Path, index_dir: Path, *args: str, settings: dict[str, str] | None = None
+    server: FakeBotApi, workdir: Path, index_dir: Path, *args: str, settings: dict[str, str] | None = None,
+    verbosity: tuple[str, ...] = ("-vv",),
 ) -> subprocess.Popen:
-    """`citebot -vv telegram ARGS` as a process against server, with no settings but these (and settings)."""
+    """`citebot -vv telegram ARGS` (or another verbosity) as a process against server, with no settings but
+    these (and settings)."""
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "TELEGRAM_"))},
         "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -99,6 +101,6 @@ def citebot_telegram(
         **(settings or {}),
     }
     return subprocess.Popen(
-        [str(Path(sys.executable).parent / "citebot"), "-vv", "telegram", *args],
+        [str(Path(sys.executable).parent / "citebot"), *verbosity, "telegram", *args],
         cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -97,7 +97,7 @@ def test_a_two_megabyte_page_is_read_in_one_pass_without_its_chrome():
 
 def test_a_token_revoked_while_running_stops_the_bot_with_one_line(tmp_path, article_index_dir):
     server = FakeBotApi().start()
-    process = citebot_telegram(server, tmp_path, article_index_dir)
+    process = citebot_telegram(server, tmp_path, article_index_dir, verbosity=())
     try:
         server.wait_for_replies(server.send(150, "Who did Putin congratulate?"), timeout=120)
         server.fail("getUpdates", 401, times=10_000)  # as Telegram answers once the token is revoked
@@ -106,6 +106,7 @@ def test_a_token_revoked_while_running_stops_the_bot_with_one_line(tmp_path, art
         process.kill()
         server.stop()
     assert process.returncode == 1
+    assert "Traceback" not in errors
     assert errors.splitlines()[-1].startswith("error: the Bot API no longer accepts TELEGRAM_BOT_TOKEN")
     assert TOKEN not in errors and TOKEN.split(":")[1] not in errors
 
@@ -131,7 +132,9 @@ def test_the_webhook_secret_is_never_logged(tmp_path, article_index_dir):
 def test_upload_names_keep_their_kind_and_fit_the_file_system():
     from bot.telegram_admin import safe_file_name
 
-    assert safe_file_name("..html") == "upload.html"  # still read as HTML, scripts left out
+    assert safe_file_name("..html").startswith("upload-") and safe_file_name("..html").endswith(".html")
+    assert safe_file_name("garden notes (2).md") == "garden notes (2).md"
+    assert safe_file_name(".bashrc").endswith(".txt") and not safe_file_name(None).startswith(".")
     long = safe_file_name("日本語のファイル名" * 12 + ".md")
     assert long.endswith(".md") and len(long.encode()) <= 103
     assert safe_file_name("../../etc/passwd.txt") == "passwd.txt"

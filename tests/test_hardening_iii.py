@@ -216,3 +216,15 @@ def test_a_source_that_changed_into_an_unreadable_file_does_not_stop_asking(tmp_
     asked = citebot(tmp_path, "ask", "How many days of annual leave do staff get?")
     assert asked.returncode == 0 and "25 days of annual leave" in asked.stdout, asked.stderr
     assert "handbook.docx has changed since it was indexed" in asked.stderr and "Traceback" not in asked.stderr
+
+
+def test_escape_sequences_in_file_names_and_headings_never_reach_the_output(tmp_path):
+    name = "\x1b]0;owned\x07notes\x1b[31m.md"
+    folder = folder_with(tmp_path, name, b"# Opening \x1b[2J hours\n\nThe escape room opens at nine in the morning.\n")
+    built = citebot(tmp_path, "index", folder)
+    asked = citebot(tmp_path, "ask", "-k", "2", "When does the escape room open?")
+    missing = citebot(tmp_path, "ask", "What does the text say about \x1b[2J?")
+    assert built.returncode == 0 and asked.returncode == 0, built.stderr + asked.stderr
+    assert "nine in the morning" in asked.stdout and "notes" in asked.stdout and "hours" in asked.stdout
+    for result in (built, asked, missing):
+        assert not {"\x1b", "\x07"} & set(result.stdout + result.stderr)

@@ -267,3 +267,44 @@ def test_eval_never_drops_a_users_collection_named_like_its_scratch(run, tmp_pat
     assert json.loads(asked.stdout)["passages"]
     client = MilvusStore(str(db), "docs").client()
     assert sorted(client.list_collections()) == ["docs_eval__g1", "docs_eval__g1__rows"]
+
+
+def citebot_process(tmp_path: Path, uri: Path, *args: str) -> subprocess.CompletedProcess:
+    """citebot ARGS in a process of its own (Milvus Lite writes to the process's stderr, not to logging)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env.update(CITEBOT_STORE="milvus", CITEBOT_MILVUS_URI=str(uri))
+    return subprocess.run([str(Path(sys.executable).with_name("citebot")), *args], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=240, stdin=subprocess.DEVNULL)
+
+
+def test_a_db_path_holding_something_else_is_refused_in_one_line_and_left_as_it_was(tmp_path):
+    folder = tmp_path / "docs.db"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("my notes")
+    database = tmp_path / "app.db"
+    database.write_bytes(b"SQLite format 3\0" + bytes(4080))
+    for path, reason in ((folder, "is a folder of other files"), (database, "is a file")):
+        result = citebot_process(tmp_path, path, "index", str(ARTICLE))
+        lines = result.stderr.splitlines()
+        assert result.returncode == 1 and len(lines) == 1, result.stderr
+        assert lines[0].startswith(f"error: {path} {reason}") and "CITEBOT_MILVUS_URI" in lines[0]
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    assert database.read_bytes() == b"SQLite format 3\0" + bytes(4080)
+
+
+def test_a_milvus_lite_database_opened_again_says_nothing_on_stderr(tmp_path):
+    built = citebot_process(tmp_path, tmp_path / "citebot.db", "index", str(ARTICLE))
+    assert built.returncode == 0, built.stderr
+    again = citebot_process(tmp_path, tmp_path / "citebot.db", "index", str(ARTICLE))
+    assert again.returncode == 0 and "up to date" in again.stdout and again.stderr == ""
+    asked = citebot_process(tmp_path, tmp_path / "citebot.db", "ask", "--json", QUESTION)
+    assert asked.returncode == 0 and asked.stderr == "" and json.loads(asked.stdout)["passages"]
+
+
+def test_a_password_in_milvus_address_is_never_printed(run):
+    milvus = f"http://alice:s3cret-pw@127.0.0.1:{free_port()}"
+    result = run("ask", QUESTION, CITEBOT_STORE="milvus", CITEBOT_MILVUS_URI=milvus, CITEBOT_MILVUS_TIMEOUT="2")
+    assert result.exit_code == 1 and "http://***@127.0.0.1:" in result.output
+    malformed = run("ask", QUESTION, CITEBOT_STORE="milvus", CITEBOT_MILVUS_URI="ftp://alice:s3cret-pw@host/x")
+    assert malformed.exit_code != 0 and "ftp://***@host/x" in malformed.output
+    assert "s3cret" not in result.output + malformed.output

@@ -122,6 +122,10 @@ def test_commands_and_non_text_messages(bot, api):
     assert "/help" in api.wait_for_replies(unknown)[0].text
     empty_ask = api.send(103, "/ask")
     assert "Please write a question" in api.wait_for_replies(empty_ask)[0].text
+    # Cut to its first 1,000 characters, nothing is left to search for, or for "next match" to ask again.
+    no_words_kept = api.send(103, "!" * 1_000 + " Who congratulated Trump?")
+    kept = api.wait_for_replies(no_words_kept)[0]
+    assert "Please write a question" in kept.text and not kept.markup
     sticker = api.send_sticker(103)
     assert "only read text" in api.wait_for_replies(sticker)[0].text
     group_sticker = api.send_sticker(-203, chat_type="group")
@@ -308,6 +312,18 @@ def test_a_token_the_server_refuses_stops_start_up(cli_env, monkeypatch, api):
     assert result.exit_code == 1
     assert "refused TELEGRAM_BOT_TOKEN" in result.output and result.output.count("\n") == 1
     assert wrong not in result.output
+
+
+def test_a_password_in_the_bot_api_address_is_never_printed(cli_env, monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing answers there
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://bob:s3cret-pw@127.0.0.1:{port}/")
+    result = CliRunner().invoke(cli, ["telegram"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot reach the Bot API at http://***@127.0.0.1:{port}/bot")
+    assert "s3cret" not in result.output
 
 
 def test_citebot_telegram_runs_and_never_logs_the_token(tmp_path, article_index_dir):

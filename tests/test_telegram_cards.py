@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import resource
+import signal
 
 import pytest
 
@@ -196,22 +198,56 @@ def test_an_admin_adds_and_forgets_texts_in_chat(bot_api, own_engine):
     notes = b"# Garden notes\n\nThe orchard behind the station has three apple trees and a pear tree.\n"
     with RunningBot(api, own_engine, telegram_admins=(ADMIN,)):
         added = api.upload(ADMIN, "garden notes.md", notes)
-        assert api.wait_for_replies(added, timeout=60)[0].text.startswith("I added garden_notes.md.")
+        assert api.wait_for_replies(added, timeout=60)[0].text.startswith("I added garden notes.md.")
         card = api.card(api.send(ADMIN, "How many apple trees are in the orchard?"))
-        assert any("three apple trees" in b for b in card.bold) and "garden_notes.md" in card.text  # two texts: named
+        assert any("three apple trees" in b for b in card.bold) and "garden notes.md" in card.text  # two texts: named
         listed = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
-        assert "1. article.txt" in listed and "2. garden_notes.md" in listed and "/forget N" in listed
+        assert "1. article.txt" in listed and "2. garden notes.md" in listed and "/forget N" in listed
 
         changed = api.upload(ADMIN, "garden notes.md", notes.replace(b"three", b"four"))
-        assert "took in the new version of garden_notes.md" in api.wait_for_replies(changed, timeout=60)[0].text
+        assert "took in the new version of garden notes.md" in api.wait_for_replies(changed, timeout=60)[0].text
         assert any("four apple trees" in b for b in api.card(api.send(ADMIN, "How many apple trees are there?")).bold)
 
         forgot = api.send(ADMIN, "/forget 2")
-        assert api.wait_for_replies(forgot, timeout=60)[0].text.startswith("I forgot garden_notes.md.")
+        assert api.wait_for_replies(forgot, timeout=60)[0].text.startswith("I forgot garden notes.md.")
         listed = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
         assert "garden_notes" not in listed and "/forget" in listed
         last = api.send(ADMIN, "/forget 1")
         assert "it is the only text" in api.wait_for_replies(last)[0].text
+
+
+def test_uploads_whose_names_differ_only_in_characters_a_file_name_cannot_hold_are_both_kept(bot_api, own_engine):
+    api = bot_api
+    with RunningBot(api, own_engine, telegram_admins=(ADMIN,)):
+        lunch = api.upload(ADMIN, "menu: lunch.md", b"# Lunch\n\nThe soup of the day is leek and potato.\n")
+        assert "I added menu_ lunch-" in api.wait_for_replies(lunch, timeout=60)[0].text
+        dinner = api.upload(ADMIN, "menu? lunch.md", b"# Dinner\n\nThe fish of the day is grilled hake.\n")
+        assert "I added menu_ lunch-" in api.wait_for_replies(dinner, timeout=60)[0].text
+        listed = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
+    assert "I answer from 3 text(s)" in listed
+    assert len({d.name for d in own_engine.describe().documents}) == 3
+
+
+def test_an_upload_the_disk_cannot_take_is_refused_with_the_reason_and_the_old_version_kept(bot_api, own_engine):
+    api = bot_api
+    notes = b"The orchard behind the station has three apple trees.\n"
+    with RunningBot(api, own_engine, telegram_admins=(ADMIN,)):
+        first = api.upload(ADMIN, "orchard.txt", notes)
+        assert api.wait_for_replies(first, timeout=60)[0].text.startswith("I added orchard.txt.")
+        # A file-size limit on this process stands in for a full disk: writing past it fails as ENOSPC does.
+        handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, limits[1]))
+        try:
+            bigger = api.upload(ADMIN, "orchard.txt", notes * 40_000)  # 2.2 MB
+            refused = api.wait_for_replies(bigger, timeout=60)[0].text
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+            signal.signal(signal.SIGXFSZ, handler)
+        assert refused == "I did not add orchard.txt: it could not be saved (File too large); the texts are as they were"
+        card = api.card(api.send(ADMIN, "How many apple trees are in the orchard?"))
+    assert any("three apple trees" in b for b in card.bold)
+    assert [d.name for d in own_engine.describe().documents] == ["article.txt", "orchard.txt"]
 
 
 def test_uploads_are_refused_politely_and_the_index_is_kept(bot_api, own_engine):
