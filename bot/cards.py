@@ -318,9 +318,11 @@ class CardMaker:
         return Card(html, rows, _short(_sentence(answering)), self._where(excerpt))
 
     def _where(self, excerpt: list[Quote]) -> str:
-        """Where an excerpt stands, in words: "Paragraph 4 of article.txt", "Method, paragraph 4"."""
-        first, last = excerpt[0].paragraph, excerpt[-1].paragraph
-        where = f"Paragraph {first}" if first == last else f"Paragraphs {first}–{last}"
+        """Where an excerpt stands, in words: "Paragraph 4 of article.txt", "Method, paragraph 4", "Page 3"."""
+        unit, first, last = "Paragraph", excerpt[0].paragraph, excerpt[-1].paragraph
+        if excerpt[0].page:
+            unit, first, last = "Page", excerpt[0].page, excerpt[-1].page
+        where = f"{unit} {first}" if first == last else f"{unit}s {first}–{last}"
         if excerpt[0].section:
             where = f"{excerpt[0].section}, {where[0].lower()}{where[1:]}"
         return where + (f" of {source_name(excerpt)}" if self.show_source else "")

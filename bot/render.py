@@ -25,18 +25,24 @@ def place_line(excerpt: list[Quote]) -> str:
             parts.append([quote])
     places = []
     for part in parts:
-        first, last = part[0], part[-1]
-        paragraphs = f"{first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
-        section = f"{first.section} · " if first.section else ""
-        places.append(f"{section}¶ {paragraphs} · chars {first.start:,}–{last.end:,}")
+        section = f"{part[0].section} · " if part[0].section else ""
+        places.append(f"{section}{_unit(part)} · chars {part[0].start:,}–{part[-1].end:,}")
     return " … ".join(places)
 
 
 def paragraphs_line(excerpt: list[Quote]) -> str:
-    """Where an excerpt stands in words: "Banana bread › Method · ¶ 4–5" (its headings, when it has any)."""
+    """Where an excerpt stands in words: "Banana bread › Method · ¶ 4–5", "page 3" in a PDF (its headings,
+    when it has any)."""
+    where = _unit(excerpt)
+    return f"{excerpt[0].section} · {where}" if excerpt[0].section else where
+
+
+def _unit(excerpt: list[Quote]) -> str:
+    """"page 3" (or "pages 3–4") in a PDF, else "¶ 4" (or "¶ 4–5")."""
     first, last = excerpt[0], excerpt[-1]
-    paragraphs = f"¶ {first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
-    return f"{first.section} · {paragraphs}" if first.section else paragraphs
+    if first.page:
+        return f"page {first.page}" if last.page == first.page else f"pages {first.page}–{last.page}"
+    return f"¶ {first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
 
 
 def emphasis_runs(excerpt: list[Quote], emphasise: bool = True) -> list[tuple[str, bool]]:

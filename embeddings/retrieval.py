@@ -126,7 +126,8 @@ class Quote:
     """A passage quoted verbatim: text == document[start:end].
 
     section names the headings it stands under ("Banana bread › Method", "" for none); format is its
-    document's ("markdown": show its text through embeddings.visible, which drops inline markup).
+    document's ("markdown": show its text through embeddings.visible, which drops inline markup); page
+    is where it starts in a PDF.
     """
 
     text: str
@@ -138,6 +139,7 @@ class Quote:
     source: str
     section: str = ""
     format: str = "text"
+    page: int = 0  # the page it starts on, in a paged source (a PDF); 0 otherwise
 
     def shown(self, text: str) -> str:
         """text, a slice of this quote, as a reader sees it: without Markdown's inline markup."""
@@ -152,7 +154,7 @@ def quote_of(
     start, end, paragraph = int(start), int(end), int(paragraph)
     section = index.layout(int(doc_id)).section(paragraph)
     return Quote(document.text[start:end], start, end, paragraph, score, highlight, document.source, section,
-                 document.format)
+                 document.format, document.page(start))
 
 
 @dataclass(frozen=True)

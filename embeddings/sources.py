@@ -9,6 +9,7 @@ import io
 import logging
 import multiprocessing
 import os
+import re
 import resource
 import stat
 import threading
@@ -19,7 +20,7 @@ from typing import TypeVar
 
 from embeddings.errors import SourceError
 from embeddings.store import Document
-from embeddings.structure import embedding_work
+from embeddings.structure import LIST_ITEM, embedding_work, heading_like
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -94,9 +95,11 @@ def read_document(path: Path) -> Document:
     kind = path.suffix.lower()
     stamp = {"size": info.st_size, "mtime_ns": info.st_mtime_ns}
     if kind == ".pdf":
-        return Document(str(path), digest, _bounded(pdf_text, data, path), **stamp)
+        text, _, pages = _bounded(pdf_text, data, path)
+        return Document(str(path), digest, text, pages=pages, **stamp)
     if kind == ".docx":
-        return Document(str(path), digest, _bounded(docx_text, data, path), **stamp)
+        text, format = _bounded(docx_text, data, path)
+        return Document(str(path), digest, text, format, **stamp)
     if b"\0" in data and not data.startswith(_WIDE_BOMS):
         raise SourceError(path, f"{path}: looks like a binary file (it holds NUL bytes), not text")
     if kind in HTML_SUFFIXES:
@@ -168,8 +171,12 @@ def decode(data: bytes, path: Path) -> str:
     return str(best)
 
 
-def pdf_text(data: bytes, path: Path) -> str:  # runs in the worker process
-    """A PDF's text layer (pypdf), a paragraph a page, so that a quote's paragraph is its page.
+def pdf_text(data: bytes, path: Path) -> tuple[str, str, tuple[int, ...]]:  # runs in the worker process
+    """A PDF's text layer (pypdf), a paragraph a page, its format ("text") and where each page starts.
+
+    Lines repeated at the top or bottom of most pages (a running header or footer, its page number
+    changing) are left out. Within a page the lines of a paragraph are joined; a heading or a list item
+    keeps a line of its own, so that the text's layout reads it as one (see embeddings.structure).
 
     Raises:
         SourceError: not a PDF pypdf can read, or one without text (a scan: it needs OCR first).
@@ -181,15 +188,65 @@ def pdf_text(data: bytes, path: Path) -> str:  # runs in the worker process
         pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as error:
         raise SourceError(path, f"{path}: is not a PDF that can be read ({error})") from error
-    text = "\n\n".join(" ".join(page.split()) for page in pages if page.strip())
+    lines = [[" ".join(line.split()) for line in page.splitlines() if line.strip()] for page in pages]
+    running = _running_lines(lines)
+    text, starts = "", []
+    for page in lines:
+        kept = [line for number, line in enumerate(page) if (_page_line_key(line), _edge(number, len(page)))
+                not in running]
+        if kept:
+            starts.append(len(text) + (2 if text else 0))
+            text += ("\n\n" if text else "") + _page_text(kept)
     if not text:
         raise SourceError(path, f"{path}: has no text layer (a scan?); run it through OCR first")
-    return text
+    return text, "text", tuple(starts)
 
 
-def docx_text(data: bytes, path: Path) -> str:
-    """A Word document's paragraphs and table rows (python-docx), one paragraph each."""
+# A line at the top or bottom of at least this share of the pages (and of two at least) runs over them.
+RUNNING_SHARE = 0.6
+_EDGE_LINES = 2
+
+
+def _running_lines(pages: list[list[str]]) -> set[tuple[str, str]]:
+    """The (key, edge) of lines that stand at the same edge of most pages, numbers aside."""
+    counts: dict[tuple[str, str], int] = {}
+    for page in pages:
+        seen = {(_page_line_key(line), _edge(number, len(page))) for number, line in enumerate(page)}
+        for key in seen - {(k, "") for k, _ in seen}:
+            counts[key] = counts.get(key, 0) + 1
+    needed = max(2, RUNNING_SHARE * sum(1 for page in pages if page))
+    return {key for key, count in counts.items() if count >= needed}
+
+
+def _page_line_key(line: str) -> str:
+    return re.sub(r"\d+", "#", line.casefold())
+
+
+def _edge(number: int, lines: int) -> str:
+    """"top" or "bottom" for the first and last _EDGE_LINES lines of a page, else ""."""
+    return "top" if number < _EDGE_LINES else "bottom" if number >= lines - _EDGE_LINES else ""
+
+
+def _page_text(lines: list[str]) -> str:
+    """A page's lines: a paragraph's lines joined by spaces, a heading or a list item on a line of its own."""
+    blocks: list[str] = []
+    alone = True  # the last block is a heading or a list item: nothing joins it
+    for line in lines:
+        own = heading_like(line) or bool(LIST_ITEM.match(line))
+        if own or alone or not blocks:
+            blocks.append(line)
+        else:
+            blocks[-1] += " " + line
+        alone = own
+    return "\n".join(blocks)
+
+
+def docx_text(data: bytes, path: Path) -> tuple[str, str]:  # runs in the worker process
+    """A Word document as Markdown, in the order it is written (python-docx): its headings as headings, so
+    they are the place of what follows, list paragraphs as list items, tables as Markdown tables (a row a
+    unit, read with its column names)."""
     from docx import Document as Word  # only DOCX files pay for it
+    from docx.table import Table
 
     try:
         unpacked = sum(entry.file_size for entry in zipfile.ZipFile(io.BytesIO(data)).infolist())
@@ -202,9 +259,32 @@ def docx_text(data: bytes, path: Path) -> str:
         word = Word(io.BytesIO(data))
     except Exception as error:  # python-docx raises zipfile, lxml and its own errors for a damaged file
         raise SourceError(path, f"{path}: is not a Word (.docx) document that can be read") from error
-    blocks = [paragraph.text for paragraph in word.paragraphs]
-    blocks += [" · ".join(cell.text for cell in row.cells) for table in word.tables for row in table.rows]
-    return "\n\n".join(" ".join(block.split()) for block in blocks if block.strip())
+    blocks = []
+    for block in word.iter_inner_content():
+        if isinstance(block, Table):
+            rows = [[" ".join(cell.text.split()).replace("|", "\\|") for cell in row.cells] for row in block.rows]
+            rows = [row for row in rows if any(row)]
+            if rows:
+                lines = ["| " + " | ".join(row) + " |" for row in rows]
+                blocks.append("\n".join([lines[0], "|" + "---|" * len(rows[0]), *lines[1:]]))
+            continue
+        text = " ".join(block.text.split())
+        if text:
+            blocks.append(_word_paragraph(text, block.style.name if block.style is not None else "",
+                                          block._p.pPr is not None and block._p.pPr.numPr is not None))
+    return "\n\n".join(blocks), "markdown"
+
+
+def _word_paragraph(text: str, style: str, numbered: bool) -> str:
+    """A Word paragraph as a Markdown block: "Title" as "# …", "Heading 1" as "## …" (below the title), a
+    list paragraph as "- …"; any other paragraph as its text, with what Markdown would take for a marker
+    at its start escaped."""
+    level = re.fullmatch(r"Heading ([1-5])", style)
+    if level or style == "Title":
+        return "#" * (int(level.group(1)) + 1 if level else 1) + " " + text
+    if numbered or style.startswith("List"):
+        return "- " + text
+    return re.sub(r"^(#|>|[-*+](?=\s)|\d+(?=[.)]\s))", r"\\\1", text)
 
 
 def _read_regular_file(path: Path) -> tuple[bytes, os.stat_result]:
@@ -267,7 +347,7 @@ def _read_in_worker(convert: Callable[..., T], data: bytes, path: Path) -> T:  #
     except Exception as error:  # a damaged file fails inside a parser in that parser's own ways
         reason = " ".join(str(error).split())[:120] or type(error).__name__
         raise SourceError(path, f"{path}: cannot be read ({reason})") from None
-    text, format = result if isinstance(result, tuple) else (result, "text")
+    text, format = (result, "text") if isinstance(result, str) else result[:2]
     _within_limit(text, path, format)
     return result
 

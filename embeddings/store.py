@@ -2,7 +2,7 @@
 
 Layout (row number is the id everywhere):
     manifest.json    format, model, chunking, sources with sha256, every other file's sha256
-    documents.jsonl  one {"source", "sha256", "text", "format", "size", "mtime_ns"} a line
+    documents.jsonl  one {"source", "sha256", "text", "format", "size", "mtime_ns", "pages"} a line
     sentences.npy    int64 rows (document, start, end, paragraph)
     passages.npy     int64 rows (document, start, end, paragraph, first sentence, last sentence)
     vectors.faiss    one vector a sentence: exact (flat) for small corpora, HNSW for large ones
@@ -11,6 +11,7 @@ Layout (row number is the id everywhere):
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import json
@@ -57,7 +58,7 @@ threadpoolctl.threadpool_limits(1, user_api="blas")
 FORMAT_VERSION = 2
 # Bump when the chunker splits differently or search reads a sentence differently, so that old indexes are
 # reported stale.
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 VECTOR_INDEXES = ("auto", "flat", "hnsw")
 # "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
 FLAT_LIMIT = 20_000
@@ -84,6 +85,15 @@ class Document:
     # that staleness is seen without reading it again.
     size: int = -1
     mtime_ns: int = -1
+    # Where each page starts in text, for a paged source (a PDF): quotes name the page, not the paragraph.
+    pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", tuple(self.pages))  # a list when read back from JSON
+
+    def page(self, offset: int) -> int:
+        """The page (from 1) holding text[offset], or 0 for a source without pages."""
+        return bisect.bisect_right(self.pages, offset) if self.pages else 0
 
 
 @dataclass(frozen=True)

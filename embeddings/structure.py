@@ -31,6 +31,14 @@ SEARCH_EXTRA_FLOOR = 100
 # What embedding one text costs beyond its characters, in characters: with the bundled int8 MiniLM a text
 # of 6 characters takes as long as one of about 35 (1,800 a second against 390 of 150 characters).
 TEXT_COST_CHARS = 30
+# A plain-text line that is a heading: at most this long, and not ending in closing punctuation.
+HEADING_MAX_CHARS = 80
+HEADING_MAX_WORDS = 10
+_CLOSING = ".!?:;,…\"'”’-–—"
+LIST_ITEM = re.compile(r"[-*•–]\s+|\d{1,3}[.)]\s+")
+_LINE = re.compile(r"[^\n]+")
+# A table row's name that reads as a label: up to four words, without digits ("Weight", "Shade diameter").
+_LABEL = re.compile(r"[^\W\d][^\d\s]*(?: [^\d\s]+){0,3}")
 _CARRIED_LINE = re.compile(r"\n[ \t]*(?:>[ \t]?)*[ \t]*")
 _parser = None
 _parser_lock = threading.Lock()
@@ -59,7 +67,7 @@ class Layout:
             raise ValueError(f"unknown document format {format!r}: use one of {', '.join(FORMATS)}")
         self.text = text
         self.markdown = format == "markdown"
-        self.units = markdown_units(text) if self.markdown else [Unit(s, e) for s, e in split_paragraphs(text)]
+        self.units = markdown_units(text) if self.markdown else text_units(text)
 
     def spans(self) -> list[tuple[int, int]]:
         """The units' [start, end) spans, in text order: the paragraphs sentences and passages keep within."""
@@ -73,11 +81,9 @@ class Layout:
         """What search reads for text[start:end] in unit number paragraph: the headings above it (the
         innermost ones, up to headings of them; all by default), then its visible words; a table row as
         its cells with their column names."""
-        if not self.markdown:
-            return self.text[start:end]
         unit = self.units[paragraph - 1] if 0 < paragraph <= len(self.units) else Unit(start, end)
         room = end - start + min(SEARCH_EXTRA_CHARS, max(SEARCH_EXTRA_FLOOR, 2 * (end - start)))
-        body = (unit.cells or visible(self.text[start:end]))[:room]
+        body = (unit.cells or self.shown(self.text[start:end]))[:room]
         # The words themselves first, then the headings nearest them that still fit.
         above: list[str] = []
         for heading in reversed(unit.headings[-headings:] if headings else unit.headings):
@@ -107,6 +113,70 @@ def visible(text: str) -> str:
         elif token.type == "image":
             words.append(token.content)
     return "".join(words)
+
+
+def text_units(text: str) -> list[Unit]:
+    """The units of a plain text in order: its paragraphs (see split_paragraphs), a paragraph's list items
+    each a unit of its own (without its "-", "•" or "1."), and its headings not units but the place of
+    those below them.
+
+    A heading is a short line without closing punctuation followed by prose: "The Tide Mill" above a
+    paragraph. A first line that is one is the title, kept above every later heading."""
+    lines = [line for start, end in split_paragraphs(text) for line in _lines(text, start, end)]
+    units: list[Unit] = []
+    title: tuple[str, ...] = ()
+    section: tuple[str, ...] = ()
+    block: tuple[int, int] | None = None  # prose lines not yet a unit: they join until a paragraph ends
+    for number, (start, end, first, last) in enumerate(lines):
+        following = lines[number + 1] if number + 1 < len(lines) else None
+        item = LIST_ITEM.match(text, start, end)
+        heading = following is not None and heading_like(text[start:end])
+        if heading:
+            next_item = LIST_ITEM.match(text, following[0], following[1])
+            next_prose = not next_item and not heading_like(text[following[0] : following[1]])
+            # Above a list or above prose; "5. Servicing" is a heading only above prose, "- Milk" never.
+            heading = next_prose if item else next_prose or bool(next_item)
+            heading = heading and not (item and text[start] in "-*•–")
+        if heading or item or first:
+            if block:
+                units.append(Unit(*block, title + section))
+            block = None
+        if heading:
+            if number == 0 and not item:  # "1. Safety" opens a section, not the document
+                title = (text[start:end].strip(),)
+            else:
+                section = (text[start:end].strip(),)
+            continue
+        if item:
+            start = item.end()
+        if item or block is None:
+            block = (start, end)
+        else:
+            block = (block[0], end)
+        if last:
+            units.append(Unit(*block, title + section))
+            block = None
+    if block:
+        units.append(Unit(*block, title + section))
+    return units
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int, bool, bool]]:
+    """The non-blank lines of text[start:end] stripped, each with whether it opens and closes that span."""
+    spans = []
+    for match in _LINE.finditer(text, start, end):
+        if match.group().strip():
+            left = match.start() + len(match.group()) - len(match.group().lstrip())
+            spans.append((left, match.start() + len(match.group().rstrip())))
+    return [(s, e, i == 0, i == len(spans) - 1) for i, (s, e) in enumerate(spans)]
+
+
+def heading_like(line: str) -> bool:
+    """A short line with a letter and without closing punctuation: "The Tide Mill", "5. Servicing"; or a
+    short question, which is the place of the answer below it in notes and FAQs ("Is it still working?")."""
+    line = line.strip()
+    return (len(line) <= HEADING_MAX_CHARS and len(line.split()) <= HEADING_MAX_WORDS
+            and any(c.isalpha() for c in line) and (line[-1] not in _CLOSING or line[-1] == "?"))
 
 
 def markdown_units(text: str) -> list[Unit]:
@@ -144,6 +214,12 @@ def markdown_units(text: str) -> list[Unit]:
                 row_line = token.map[0]
         elif kind == "tr_close" and in_head:
             columns = row
+            # A name and a value with a digit ("Dimensions | 24 × 18 × 6 cm") is a key/value table's first row,
+            # which Markdown can only write as the header: it is a unit like the rows below it.
+            span = _row_span(text, starts, row_line) if row_line is not None and len(row) == 2 else None
+            if span and any(c.isdigit() for c in row[1]):
+                columns = []
+                units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row)))
         elif kind == "tr_close" and tokens[i - 1].type != "tr_open" and row_line is not None:
             span = _row_span(text, starts, row_line)
             if span:
@@ -164,9 +240,15 @@ def embedding_work(text: str, format: str = "text") -> int:
 
 def _row_words(columns: list[str], row: list[str]) -> str:
     """A table row as search reads it. The first cell names the row; with two columns the second is its
-    value ("Weight: 820 g"); with more, each cell after the first keeps its column's name ("Light bulbs:
-    Return window: 14 days; Condition: Still sealed")."""
+    value ("the weight is 820 g" when the name is a label of a few words, else "Up to 7 years: 25 days");
+    with more, each cell after the first keeps its column's name ("Light bulbs: Return window: 14 days;
+    Condition: Still sealed")."""
     name, rest = (row[0], row[1:]) if row else ("", [])
+    if len(row) == 2 and rest[0] and _LABEL.fullmatch(name):
+        # As a sentence: the reranker, trained on prose, reads "the weight is 820 g" as the answer to "how
+        # heavy is it?" and "Weight: 820 g" not much better than any sentence with a number.
+        lead = name[0].lower() + name[1:] if name[1:2].islower() else name
+        return f"the {lead} {'are' if re.search(r'[^s]s$', name) else 'is'} {rest[0]}"
     if len(row) <= 2:
         values = " ".join(rest)
     else:

@@ -103,7 +103,11 @@ def test_pdf_pages_and_word_paragraphs_are_read_and_a_scan_is_named(tmp_path):
     table = word.add_table(rows=2, cols=2)
     for row, (item, weight) in enumerate([("Item", "Weight"), ("Kettle", "820 g")]):
         table.cell(row, 0).text, table.cell(row, 1).text = item, weight
+    word.add_heading("Refunds", 1)
+    word.add_paragraph("Refunds reach your card within 5 days.")
     word.save(tmp_path / "policy.docx")
-    assert read_document(tmp_path / "policy.docx").text == (
-        "Returns are accepted within 30 days.\n\nItem · Weight\n\nKettle · 820 g"
-    )
+    read = read_document(tmp_path / "policy.docx")
+    # In the order written (the table before the heading after it), as Markdown: its layout reads the
+    # heading as a place and the table's rows as units.
+    assert (read.format, read.text) == ("markdown", "Returns are accepted within 30 days.\n\n| Item | Weight |\n"
+                                        "|---|---|\n| Kettle | 820 g |\n\n## Refunds\n\nRefunds reach your card within 5 days.")

@@ -46,9 +46,9 @@ ANSWERS = [
     ("Which cable comes with the lamp in the box?", "shop.html", "Aurora desk lamp › What is in the box",
      "USB-C"),
     ("How wide is the lamp shade?", "shop.html", "Aurora desk lamp › Dimensions", "Shade diameter | 18 cm"),
-    ("When is the Aurora launch?", "meeting-notes.txt", "", "14 March"),
-    ("When was the bridge built?", "history.txt", "", "between 1821 and 1826"),
-    ("What is the old market hall used for now?", "history.txt", "", "now the town library"),
+    ("When is the Aurora launch?", "meeting-notes.txt", "Product meeting, 3 February", "14 March"),
+    ("When was the bridge built?", "history.txt", "A short history of Vila Serena", "between 1821 and 1826"),
+    ("What is the old market hall used for now?", "history.txt", "A short history of Vila Serena", "now the town library"),
 ]
 
 
@@ -137,11 +137,17 @@ def test_a_pages_chrome_is_left_out_and_its_structure_kept():
     assert {"Aurora desk lamp", "Aurora desk lamp › Delivery", "Aurora desk lamp › What is in the box",
             "Aurora desk lamp › Dimensions"} <= sections
     assert "A USB-C cable, 1.5 m long" in [layout.shown(document.text[u.start : u.end]) for u in units]
-    assert [u.cells for u in units if u.cells] == ["Shade diameter: 18 cm", "Base: 14 × 14 cm"]  # a table
+    assert [u.cells for u in units if u.cells] == ["the shade diameter is 18 cm", "the base is 14 × 14 cm"]  # a table
 
 
-def test_plain_text_keeps_its_paragraphs_and_has_no_headings():
+def test_plain_text_titles_and_headings_are_places_and_list_items_units():
     text = (EVERYDAY / "history.txt").read_text(encoding="utf-8")
     layout = Layout(text, "text")
-    assert len(layout.units) == 8 and all(unit.section == "" for unit in layout.units)
-    assert layout.search_text(0, 10, 1) == text[:10]
+    assert len(layout.units) == 7 and {u.section for u in layout.units} == {"A short history of Vila Serena"}
+    first = layout.units[0]
+    assert layout.search_text(first.start, first.end, 1).startswith("A short history of Vila Serena: Vila Serena began")
+    notes = "The Tide Mill\n\nIt was built in 1776.\n\nVolunteers\n- Felix Moreau, miller\n* Mia Chen, guide\n"
+    units = Layout(notes, "text").units
+    assert [(notes[u.start : u.end], u.section) for u in units] == [
+        ("It was built in 1776.", "The Tide Mill"), ("Felix Moreau, miller", "The Tide Mill › Volunteers"),
+        ("Mia Chen, guide", "The Tide Mill › Volunteers")]

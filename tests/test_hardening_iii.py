@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import ARTICLE
+from .make_documents import pdf_of_streams
 
 pytestmark = pytest.mark.model
 CITEBOT = Path(sys.executable).with_name("citebot")
@@ -94,21 +95,7 @@ def test_a_word_file_whose_text_is_larger_than_a_file_may_give_is_left_out(tmp_p
 
 def nested_pdf(depth: int) -> bytes:
     """A one-page PDF of about 2 kB whose content stream shows text through arrays nested depth deep."""
-    stream = b"BT /F1 12 Tf 72 720 Td " + b"[" * depth + b"(x)" + b"]" * depth + b" TJ ET"
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-               b" /Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    table = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, table)
-    return bytes(out)
+    return pdf_of_streams([b"BT /F1 12 Tf 72 720 Td " + b"[" * depth + b"(x)" + b"]" * depth + b" TJ ET"])
 
 
 def test_a_damaged_word_table_and_a_deeply_nested_pdf_are_each_left_out_in_one_line(tmp_path):

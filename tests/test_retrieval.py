@@ -100,7 +100,7 @@ def test_a_question_about_several_texts_quotes_each_opening(fake_embedder):
 def test_answer_json_contract(fake_index, fake_embedder):
     data = json.loads(json.dumps(answer_question(fake_index, fake_embedder, "nuclear arms").to_dict()))
     assert set(data) == {"question", "verdict", "answered", "confidence", "passages"}
-    keys = {"text", "start", "end", "paragraph", "score", "highlight", "source", "section", "format"}
+    keys = {"text", "start", "end", "paragraph", "score", "highlight", "source", "section", "format", "page"}
     assert set(data["passages"][0]) == keys
     assert set(data["passages"][0]["highlight"]) == {"start", "end"}
 
