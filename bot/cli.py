@@ -19,7 +19,7 @@ import click
 
 from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
 from bot.render import names_sources, small_talk, small_talk_reply
-from bot.terminal import format_answer, printable
+from bot.terminal import fitted, format_answer, printable
 from embeddings import (
     Answer,
     CitebotError,
@@ -74,6 +74,15 @@ index_option = click.option(
 top_k_option = click.option("-k", "top_k", type=click.IntRange(1, 20), help="Passages to show (default 3).")
 
 
+def _more_verbose(ctx: click.Context, _: click.Parameter, count: int) -> None:
+    ctx.find_root().obj["verbose"] += count
+
+
+# -v after the command too ("citebot ask -v ..."), as well as before it.
+verbose_option = click.option("-v", "--verbose", count=True, expose_value=False, callback=_more_verbose,
+                              help="Log more (-v info, -vv debug).")
+
+
 @click.group(cls=CitebotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), help="Settings file (default ./.env).")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
@@ -111,6 +120,7 @@ def _open(engine: Engine) -> None:
 
 
 @cli.command()
+@verbose_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @index_option
 @click.option("--force", is_flag=True, help="Re-embed everything, even what did not change.")
@@ -141,6 +151,7 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: b
 
 
 @cli.command()
+@verbose_option
 @click.argument("path", type=click.Path(path_type=Path))
 @index_option
 def forget(path: Path, index_dir: Path | None) -> None:
@@ -166,6 +177,7 @@ def _build(engine: Engine, settings: Settings, build) -> None:
 
 
 @cli.command()
+@verbose_option
 @click.argument("question")
 @top_k_option
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON (one object a line).")
@@ -193,6 +205,7 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
 
 
 @cli.command()
+@verbose_option
 @top_k_option
 @index_option
 def chat(top_k: int | None, index_dir: Path | None) -> None:
@@ -205,7 +218,8 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
     if interactive:
         _start_line_editing()
         names = ", ".join(d.name for d in engine.describe().documents)
-        _echo(f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave.")
+        greeting = f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave."
+        _echo("\n".join(fitted(greeting, _width())))
         # Load the model while the user types the first question.
         threading.Thread(target=engine.warm_up, daemon=True).start()
     interrupted = False
@@ -265,6 +279,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
 
 
 @cli.command()
+@verbose_option
 @index_option
 @click.option("--webhook", "webhook_url", metavar="URL", help="Take updates at this https URL instead of polling.")
 @click.option("--listen", help="Address the webhook server binds (default 127.0.0.1).")
@@ -296,6 +311,7 @@ def telegram(
 
 
 @cli.command("eval")
+@verbose_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", type=click.File("w", encoding="utf-8"), help="Write one JSON result a question here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -375,11 +391,15 @@ def _progress_bar(shown: bool) -> Iterator[Progress | None]:
 def _format(engine: Engine, answer: Answer, settings: Settings, k: int) -> str:
     """An answer as the terminal shows it: best sentence first, wrapped to the terminal when there is one."""
     verbose = click.get_current_context().find_root().obj["verbose"] > 0
-    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     return format_answer(
         answer, engine.present(answer, k), answer.threshold, _styled(),
-        names_sources(engine.document_count()), verbose, width,
+        names_sources(engine.document_count()), verbose, _width(),
     )
+
+
+def _width() -> int | None:
+    """The terminal's width to wrap to, None in a pipe."""
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 def _start_line_editing() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 
 import click
@@ -34,10 +35,10 @@ def format_answer(
 
     show_source names the file; verbose adds character offsets and scores; width wraps the quote to it.
     """
-    lines = [printable(abstention_with_confidence(answer, threshold))] if not answer.answered else []
+    lines = fitted(printable(abstention_with_confidence(answer, threshold)), width) if not answer.answered else []
     if not shown.lead:
         return "\n".join(lines)
-    lines.append(_heading(shown.lead, show_source, verbose, styled))
+    lines += [_dim(line, styled) for line in fitted(_heading(shown.lead, show_source, verbose), width)]
     emphasise = answer.verdict is not Verdict.UNCERTAIN
     runs = [(printable(text), bold) for text, bold in emphasis_runs(shown.lead, emphasise)]
     for paragraph in _split_lines(runs):
@@ -47,17 +48,27 @@ def format_answer(
         where = place_line([quote]) if verbose else paragraphs_line([quote])
         if show_source:
             where = f"{source_name([quote])} · {where}"
-        lines.append(_dim(printable(f"  also {where}: "), styled) + printable(sentence(quote)))
+        label = printable(f"  also {where}: ")
+        also = fitted(label + printable(sentence(quote)), width, indent="    ")
+        lines.append(_dim(label, styled) + also[0][len(label) :])
+        lines += also[1:]
     return "\n".join(lines)
 
 
-def _heading(excerpt: list[Quote], show_source: bool, verbose: bool, styled: bool) -> str:
+def fitted(text: str, width: int | None, indent: str = "") -> list[str]:
+    """text as lines of at most width characters, broken between words (one line without a width)."""
+    if not width:
+        return [text]
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_on_hyphens=False) or [""]
+
+
+def _heading(excerpt: list[Quote], show_source: bool, verbose: bool) -> str:
     place = place_line(excerpt) if verbose else paragraphs_line(excerpt)
     if verbose:
         place += f" · score {excerpt[0].score:.2f}"
     if show_source:
         place = f"{source_name(excerpt)} · {place}"
-    return _dim(printable(place), styled)
+    return printable(place)
 
 
 def _split_lines(runs: list[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
@@ -76,7 +87,8 @@ def _wrap(runs: list[tuple[str, bool]], width: int | None) -> list[list[tuple[st
     """Word-wrap a line of runs to width characters (no wrapping without a width), keeping each word's style."""
     if not width:
         return [runs]
-    words = [(word, bold) for text, bold in runs for word in re.findall(r"\s*\S+", text)]
+    # A run's white space at its end is a word of its own: the space before the next run is kept.
+    words = [(word, bold) for text, bold in runs for word in re.findall(r"\s*\S+|\s+", text)]
     rows: list[list[tuple[str, bool]]] = [[]]
     used = 0
     for word, bold in words:

@@ -1,5 +1,6 @@
 """Every CLI command through click's runner, with the real model, and the bad inputs users give."""
 
+import contextlib
 import json
 import os
 import re
@@ -314,3 +315,41 @@ def test_chat_answers_a_k_it_cannot_read_with_its_usage(run, index_copy):
     result = run("chat", "--index", index_copy, input=":k ²\n/k " + "9" * 5000 + "\n:k 3\n:quit\n")
     assert result.exit_code == 0, result.output
     assert result.output.count("usage: :k N, with N from 1 to 20") == 2 and "showing 3 passage(s)" in result.output
+
+
+def in_terminal(index: Path, columns: int, *args: str, answers: str = "") -> str:
+    """citebot ARGS on a pseudo-terminal COLUMNS wide, as a person sees it (styles and all)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env.update(CITEBOT_INDEX_DIR=str(index), COLUMNS=str(columns), TERM="xterm")
+    process = subprocess.Popen([str(Path(sys.executable).with_name("citebot")), *args], stdin=follower,
+                               stdout=follower, stderr=follower, env=env, cwd=index.parent)
+    if answers:
+        os.write(leader, answers.encode())
+    process.wait(timeout=120)
+    os.close(follower)
+    shown = b""
+    with contextlib.suppress(OSError):
+        while chunk := os.read(leader, 65536):
+            shown += chunk
+    os.close(leader)
+    return re.sub(r"\x1b\[[0-9;]*m", "", shown.decode().replace("\r\n", "\n"))
+
+
+def test_in_a_terminal_every_line_fits_and_the_space_before_the_answer_stays(index_copy):
+    shown = in_terminal(index_copy, 60, "ask", "-k", "3", "What does Putin hope for?")
+    lines = shown.splitlines()
+    assert all(len(line) <= 60 for line in lines), shown
+    quote = " ".join(line.removeprefix("  │ ") for line in lines)
+    assert "how he intends to achieve this. Putin has previously" in quote, shown  # before: "this.Putin"
+    assert any(line.startswith("  also ") for line in lines) and any(line.startswith("    ") for line in lines)
+    chat = in_terminal(index_copy, 40, "chat", answers=":quit\n").splitlines()
+    assert any(line.startswith("citebot: ask about") for line in chat) and all(len(line) <= 40 for line in chat), chat
+
+
+def test_verbose_may_follow_the_command_as_well_as_come_before_it(run, index_copy):
+    before = run("-v", "ask", "Who congratulated Trump?", "--index", index_copy)
+    after = run("ask", "-v", "Who congratulated Trump?", "--index", index_copy)
+    assert after.exit_code == 0 and after.stdout == before.stdout and "· score " in after.stdout
