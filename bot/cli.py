@@ -29,6 +29,7 @@ from embeddings import (
     IndexStoreError,
     Progress,
     StoreUnavailableError,
+    is_address,
 )
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def _settings(**flags: object) -> Settings:
 
 def _engine(settings: Settings) -> Engine:
     return Engine(
-        settings.index_store(), settings.index_settings(), settings.retrieval_settings(), cache_dir=settings.cache_dir
+        settings.index_store(), settings.index_settings(), settings.retrieval_settings(), cache_dir=settings.cache_dir,
+        allow_private_addresses=settings.allow_private_addresses,
     )
 
 
@@ -121,16 +123,19 @@ def _open(engine: Engine) -> None:
 
 @cli.command()
 @verbose_option
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, metavar="[PATHS]...")
 @index_option
 @click.option("--force", is_flag=True, help="Re-embed everything, even what did not change.")
 @click.option("--prune", is_flag=True, help="Drop what is gone; with PATHS, index exactly PATHS and drop the rest.")
-def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: bool) -> None:
-    """Add or update text, Markdown, HTML, PDF and Word files and folders; only new and changed files are embedded.
+def index(sources: tuple[str, ...], index_dir: Path | None, force: bool, prune: bool) -> None:
+    """Add or update text, Markdown, HTML, PDF and Word files, folders and web pages (https://...); only new and
+    changed ones are embedded.
 
-    PATHS join the files the index already holds. Without PATHS: update what it holds (else index the
-    bundled article). Nothing leaves the index unless asked: --prune, or `citebot forget PATH`.
+    PATHS join the files the index already holds. Without PATHS: update what it holds, fetching its web
+    pages again (else index the bundled article). Nothing leaves the index unless asked: --prune, or
+    `citebot forget PATH`.
     """
+    paths = tuple(source if is_address(source) else Path(source) for source in sources)
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
     if not paths:
@@ -152,13 +157,13 @@ def index(paths: tuple[Path, ...], index_dir: Path | None, force: bool, prune: b
 
 @cli.command()
 @verbose_option
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path")
 @index_option
-def forget(path: Path, index_dir: Path | None) -> None:
-    """Drop the file PATH from the index (a file named when indexing, not one found in a folder)."""
+def forget(path: str, index_dir: Path | None) -> None:
+    """Drop the file or web page PATH from the index (one named when indexing, not one found in a folder)."""
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
-    _build(engine, settings, lambda progress: engine.forget(path))
+    _build(engine, settings, lambda progress: engine.forget(path if is_address(path) else Path(path)))
 
 
 def _build(engine: Engine, settings: Settings, build) -> None:

@@ -63,6 +63,8 @@ class Settings:
     milvus_collection: str = "citebot"
     milvus_timeout: float = 10.0
     log_level: str = "WARNING"
+    # Web pages on this machine or its network (loopback, private, link-local addresses) may be indexed.
+    allow_private_addresses: bool = False
     telegram_bot_token: str = _env("TELEGRAM_BOT_TOKEN", "", secret=True)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", TELEGRAM_API)
     telegram_allowed_chats: tuple[int, ...] = ()

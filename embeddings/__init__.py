@@ -25,7 +25,7 @@ _EXPORTS = {
     "Highlight": "embeddings.retrieval",
     "Location": "embeddings.excerpts",
     "Presentation": "embeddings.excerpts",
-    "Document": "embeddings.store",
+    "Document": "embeddings.document",
     "group_nearby": "embeddings.excerpts",
     "touching": "embeddings.excerpts",
     # settings and the constants front ends check them against
@@ -37,8 +37,9 @@ _EXPORTS = {
     "Progress": "embeddings.encoder",
     "DEFAULT_MODEL": "embeddings.encoder",
     "BACKENDS": "embeddings.encoder",
-    "VECTOR_INDEXES": "embeddings.store",
-    "SUFFIXES": "embeddings.sources",
+    "VECTOR_INDEXES": "embeddings.vectors",
+    "SUFFIXES": "embeddings.readers",
+    "is_address": "embeddings.readers",
     "MAX_QUESTION_CHARS": "embeddings.retrieval",
     "shown_url": "embeddings.redact",
     # errors (the tree is drawn in embeddings/errors.py)
@@ -64,6 +65,7 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:
+    from embeddings.document import Document
     from embeddings.encoder import BACKENDS, DEFAULT_MODEL, Progress
     from embeddings.engine import BuildReport, CorpusInfo, DocumentInfo, Engine
     from embeddings.errors import (
@@ -88,11 +90,12 @@ if TYPE_CHECKING:
     from embeddings.evaluate import EvalReport
     from embeddings.excerpts import Location, Presentation, group_nearby, touching
     from embeddings.milvus_store import MilvusStore
+    from embeddings.readers import SUFFIXES, is_address
     from embeddings.redact import shown_url
     from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings, Verdict
-    from embeddings.sources import SUFFIXES
-    from embeddings.store import VECTOR_INDEXES, Document, IndexSettings
+    from embeddings.store import IndexSettings
     from embeddings.stores import DirectoryStore, IndexStore
+    from embeddings.vectors import VECTOR_INDEXES
 
 
 def __getattr__(name: str) -> object:

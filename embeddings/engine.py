@@ -22,9 +22,9 @@ from embeddings.errors import (
     StoreUnavailableError,
 )
 from embeddings.excerpts import Location, Presentation
+from embeddings.readers import Source, current_sha256, expand_paths, is_address, read_document
 from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
-from embeddings.sources import current_sha256, expand_paths, read_document
 from embeddings.store import Document, Index, IndexSettings, build_index, stale_reasons
 from embeddings.stores import REFRESH_SECONDS, DirectoryStore, IndexStore
 from embeddings.text import main_name
@@ -80,9 +80,11 @@ class Engine:
         retrieval: RetrievalSettings = RetrievalSettings(),
         embedder: Embedder | None = None,
         cache_dir: Path | None = None,
+        allow_private_addresses: bool = False,
     ) -> None:
         """index_dir is a directory (the FAISS store) or any IndexStore, such as a MilvusStore. cache_dir
-        holds the onnx backend's model export (default: models/ beside index_dir)."""
+        holds the onnx backend's model export (default: models/ beside index_dir). allow_private_addresses
+        lets web pages on this machine or its network be indexed."""
         if isinstance(index_dir, (str, Path)):
             self.store: IndexStore = DirectoryStore(Path(index_dir))
             self.index_dir: Path | None = Path(index_dir)
@@ -93,6 +95,7 @@ class Engine:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.index_dir.parent / "models"
         self.index_settings = index_settings
         self.retrieval = retrieval
+        self.allow_private_addresses = allow_private_addresses
         self._embedder = embedder
         self._index: Index | None = None
         self._generation: str | None = None
@@ -113,8 +116,9 @@ class Engine:
         """The cross-encoder that reorders candidates, when the settings use one (it loads on first use)."""
         return load_reranker() if self.retrieval.rerank else None
 
-    def build(self, paths: list[Path], force: bool = False, progress: Progress | None = None) -> BuildReport:
-        """Index the files at paths (folders stand for the files below them), embedding only what changed.
+    def build(self, paths: list[Source], force: bool = False, progress: Progress | None = None) -> BuildReport:
+        """Index the files at paths (folders stand for the files below them, a web address for its page),
+        embedding only what changed.
 
         Files the index holds unchanged keep their vectors, changed and new ones are embedded, files no
         longer among paths drop out. Nothing happens when the index already holds exactly these files
@@ -130,8 +134,8 @@ class Engine:
             return self._build(paths, force, progress)
 
     def update(
-        self, paths: list[Path], prune: bool = False, force: bool = False, progress: Progress | None = None
-    ) -> tuple[BuildReport, list[Path]]:
+        self, paths: list[Source], prune: bool = False, force: bool = False, progress: Progress | None = None
+    ) -> tuple[BuildReport, list[Source]]:
         """Add paths to the files the index holds (or take in their new versions) and bring it up to date.
 
         Nothing leaves the index unless asked: with prune, held files that are gone are dropped, and given
@@ -148,15 +152,15 @@ class Engine:
                 held = self.inputs()
             except IndexStoreError:  # none yet, or too old or damaged to say what it holds: start anew
                 held = []
-            gone = [p for p in held if not p.exists()]
+            gone = [p for p in held if not _exists(p)]
             if gone and not prune:
                 names = ", ".join(str(p) for p in gone)
                 raise SourceError(gone[0], f"{names} no longer exist(s): put it back, or drop it with --prune")
             if prune and paths:
                 wanted = list(paths)
             else:
-                given = {p.resolve() for p in paths}
-                wanted = [p for p in held if p.exists() and p.resolve() not in given] + list(paths)
+                given = {_key(p) for p in paths}
+                wanted = [p for p in held if _exists(p) and _key(p) not in given] + list(paths)
             if not wanted:
                 raise SourceError("", "none of the files the index was built from exists any more: name the files")
             return self._build(wanted, force, progress), gone
@@ -167,8 +171,8 @@ class Engine:
         with self._build_lock, self.store.writing():
             yield
 
-    def _build(self, paths: list[Path], force: bool, progress: Progress | None) -> BuildReport:
-        inputs = tuple(str(Path(path).resolve()) for path in paths)
+    def _build(self, paths: list[Source], force: bool, progress: Progress | None) -> BuildReport:
+        inputs = tuple(str(_key(path)) for path in paths)
         self.store.check_writable(inputs)  # before any work: refused builds cost nothing
         documents, skipped = self._read(paths)
         if not any(d.text.strip() for d in documents):
@@ -199,14 +203,14 @@ class Engine:
         why = reasons or ["rebuild asked for"]
         return BuildReport(True, len(documents), len(index.passages), why, embedded, removed, skipped)
 
-    def _read(self, paths: list[Path]) -> tuple[list[Document], tuple[str, ...]]:
+    def _read(self, paths: list[Source]) -> tuple[list[Document], tuple[str, ...]]:
         """The documents at paths. A file named itself must be readable; one found in a folder that is not
         is left out with the reason, so that one bad file never blocks the others."""
-        named = {Path(p).resolve() for p in paths if not Path(p).is_dir()}
+        named = {_key(p) for p in paths if is_address(p) or not Path(p).is_dir()}
         documents, skipped = [], []
         for path in expand_paths(paths):
             try:
-                documents.append(read_document(path))
+                documents.append(read_document(path, self.allow_private_addresses))
             except SourceError as error:
                 if path in named:
                     raise
@@ -224,10 +228,10 @@ class Engine:
         """
         with self._writing():
             inputs = _existing(self.inputs())
-            wanted = [p for p in inputs if p.resolve() != Path(path).resolve()] + [Path(path)]
+            wanted = [p for p in inputs if _key(p) != Path(path).resolve()] + [Path(path)]
             return self._build(wanted, False, progress)
 
-    def forget(self, source: str) -> BuildReport:
+    def forget(self, source: Source) -> BuildReport:
         """Drop a document from the index; it must have been given as a file, not found in a folder.
 
         Raises:
@@ -235,9 +239,10 @@ class Engine:
         """
         with self._writing():
             inputs = self.inputs()
-            kept = [p for p in inputs if p.resolve() != Path(source).resolve()]
+            kept = [p for p in inputs if _key(p) != _key(source)]
             if len(kept) == len(inputs):
-                folder = next((p for p in inputs if Path(source).resolve().is_relative_to(p.resolve())), None)
+                folder = next((p for p in inputs if isinstance(p, Path) and not is_address(source)
+                               and Path(source).resolve().is_relative_to(p.resolve())), None)
                 where = f"it comes from the folder {folder}; remove it there" if folder else "it is not indexed"
                 raise SourceError(source, f"cannot forget {Path(source).name}: {where}")
             if not kept:
@@ -258,10 +263,11 @@ class Engine:
             logger.info("not reusing the index in %s: %s", self.store.location, error)
             return None
 
-    def inputs(self) -> list[Path]:
-        """The files and folders the index was last built from."""
+    def inputs(self) -> list[Source]:
+        """The files, folders and web addresses the index was last built from."""
         manifest = self.store.read_manifest()
-        return [Path(p) for p in manifest.get("inputs") or [d["source"] for d in manifest["documents"]]]
+        held = manifest.get("inputs") or [d["source"] for d in manifest["documents"]]
+        return [p if is_address(p) else Path(p) for p in held]
 
     def open(self) -> Index:
         """Load the index once; a store that other processes update (Milvus) is asked at most every
@@ -327,7 +333,7 @@ class Engine:
         manifest = self.store.read_manifest()
         sources, unreadable = {}, []
         for document in self.open().documents:
-            if Path(document.source).is_file():
+            if is_address(document.source) or Path(document.source).is_file():
                 digest = current_sha256(document)
                 if digest is None:
                     unreadable.append(f"{document.source} can no longer be read; the index answers from what it holds")
@@ -404,8 +410,18 @@ class Engine:
             return answer_question(self.open(), self.embedder, question, k, self.retrieval, self.reranker)
 
 
-def _existing(inputs: list[Path]) -> list[Path]:
+def _existing(inputs: list[Source]) -> list[Source]:
     """The inputs that still exist: one that is gone leaves the index with a warning, and the rest go on."""
-    for gone in [p for p in inputs if not p.exists()]:
+    for gone in [p for p in inputs if not _exists(p)]:
         logger.warning("%s no longer exists; it leaves the index", gone)
-    return [p for p in inputs if p.exists()]
+    return [p for p in inputs if _exists(p)]
+
+
+def _key(source: Source) -> Source:
+    """What tells inputs apart: a file's resolved path, a web page's address as given."""
+    return source if is_address(source) else Path(source).resolve()
+
+
+def _exists(source: Source) -> bool:
+    """Whether an input is still there (a web address is asked only when the index is updated)."""
+    return is_address(source) or Path(source).exists()

@@ -11,8 +11,6 @@ Layout (row number is the id everywhere):
 
 from __future__ import annotations
 
-import bisect
-import contextlib
 import hashlib
 import json
 import logging
@@ -34,6 +32,7 @@ from embeddings.atomic_dir import (  # noqa: F401  (check_replaceable: its old i
     remove_abandoned_staging,
     swap_into_place,
 )
+from embeddings.document import Document  # noqa: F401  (its old import path)
 from embeddings.encoder import Embedder, Progress
 from embeddings.errors import (  # noqa: F401  (their old import path)
     CorruptIndexError,
@@ -46,6 +45,15 @@ from embeddings.errors import (  # noqa: F401  (their old import path)
 from embeddings.lexical import LexicalIndex
 from embeddings.structure import WORD_SEARCH_HEADINGS, Layout
 from embeddings.text import chunk
+from embeddings.vectors import (  # noqa: F401  (their old import path)
+    FLAT_LIMIT,
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    VECTOR_INDEXES,
+    describe_vector_index,
+    vector_index,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,41 +67,6 @@ FORMAT_VERSION = 2
 # Bump when the chunker splits differently or search reads a sentence differently, so that old indexes are
 # reported stale.
 CHUNKER_VERSION = 5
-VECTOR_INDEXES = ("auto", "flat", "hnsw")
-# "auto" searches exactly up to this many sentences (about 3 ms a search here) and builds HNSW above it.
-FLAT_LIMIT = 20_000
-# HNSW: links per vector, candidates kept while building and while searching; bench/run.py (section 4) measured
-# recall@10 and latency at 10k to 1M vectors for these.
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
-
-
-@dataclass(frozen=True)
-class Document:
-    """A source text as indexed; quotes are slices of text.
-
-    format says how its units and headings are found (see embeddings.structure): "markdown" for Markdown
-    files and for HTML, whose main content is extracted as Markdown; "text" for everything else.
-    """
-
-    source: str
-    sha256: str
-    text: str
-    format: str = "text"
-    # The file's size and modification time when it was read (-1: not from a file, or an older index), so
-    # that staleness is seen without reading it again.
-    size: int = -1
-    mtime_ns: int = -1
-    # Where each page starts in text, for a paged source (a PDF): quotes name the page, not the paragraph.
-    pages: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pages", tuple(self.pages))  # a list when read back from JSON
-
-    def page(self, offset: int) -> int:
-        """The page (from 1) holding text[offset], or 0 for a source without pages."""
-        return bisect.bisect_right(self.pages, offset) if self.pages else 0
 
 
 @dataclass(frozen=True)
@@ -227,43 +200,6 @@ def lexical_index(layouts: list[Layout], passages: np.ndarray) -> LexicalIndex:
     return LexicalIndex.build(
         [layouts[d].search_text(s, e, p, WORD_SEARCH_HEADINGS) for d, s, e, p, *_ in passages]
     )
-
-
-def vector_index(vectors: np.ndarray, kind: str = "auto") -> faiss.Index:
-    """A FAISS index of vectors: flat (exact) or HNSW; "auto" picks by their number."""
-    if kind not in VECTOR_INDEXES:
-        raise ValueError(f"unknown vector index {kind!r}: use one of {', '.join(VECTOR_INDEXES)}")
-    if kind == "auto":
-        kind = "flat" if len(vectors) <= FLAT_LIMIT else "hnsw"
-    # Vectors are L2-normalised, so inner product is cosine similarity.
-    if kind == "flat":
-        index = faiss.IndexFlatIP(vectors.shape[1])
-    else:
-        index = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    with _all_cores():
-        index.add(vectors)
-    return index
-
-
-@contextlib.contextmanager
-def _all_cores():
-    """Let FAISS use every core while building, then go back to one thread for searching."""
-    faiss.omp_set_num_threads(os.cpu_count() or 1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(1)
-
-
-def describe_vector_index(index: faiss.Index) -> dict:
-    """The manifest's record of a vector index: its kind and parameters."""
-    if isinstance(index, faiss.IndexHNSW):
-        hnsw = index.hnsw
-        return {"type": "hnsw", "metric": "inner product", "M": HNSW_M,
-                "ef_construction": hnsw.efConstruction, "ef_search": hnsw.efSearch}
-    return {"type": "flat", "metric": "inner product"}
 
 
 def _reusable(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:

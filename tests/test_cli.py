@@ -292,9 +292,9 @@ def test_indexing_only_reads_its_inputs(run, tmp_path):
 
 
 def test_files_over_the_size_limit_are_refused(run, tmp_path, monkeypatch):
-    from embeddings import sources
+    from embeddings.readers import limits
 
-    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 100)  # the real limit is 50 MB
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 100)  # the real limit is 50 MB
     big = tmp_path / "big.txt"
     big.write_text("word " * 50, encoding="utf-8")
     result = run("index", big, "--index", tmp_path / "ix")

@@ -219,13 +219,14 @@ def test_uploads_wait_their_turn_off_the_question_path(bot_api, own_engine):
 
 def test_no_document_may_take_longer_to_read_than_the_bound(tmp_path, monkeypatch):
     from embeddings import SourceError, sources
+    from embeddings.readers import limits
 
     page = tmp_path / "huge.html"
     page.write_text("<html><body>" + "<p>The oven must be hot.</p>" * 100_000 + "</body></html>")
-    monkeypatch.setattr(sources, "MAX_READ_SECONDS", 0.2)
+    monkeypatch.setattr(limits, "MAX_READ_SECONDS", 0.2)
     with pytest.raises(SourceError, match=r"huge\.html: took over 0 s to read; it is left out"):
         sources.read_document(page)
-    monkeypatch.setattr(sources, "MAX_READ_SECONDS", 60.0)
+    monkeypatch.setattr(limits, "MAX_READ_SECONDS", 60.0)
     small = tmp_path / "small.html"
     small.write_text("<html><body><p>The kettle boils at noon.</p></body></html>")
     assert sources.read_document(small).text == "The kettle boils at noon."  # a new worker takes over

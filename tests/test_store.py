@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from embeddings import store
+from embeddings import store, vectors
 from embeddings.engine import Engine
 from embeddings.store import (
     FORMAT_VERSION,
@@ -152,7 +152,7 @@ def test_a_folder_update_embeds_only_what_changed(tmp_path, fake_embedder):
 def test_hnsw_is_chosen_above_the_flat_limit_and_keeps_its_parameters(tmp_path, fake_embedder, monkeypatch):
     text = " ".join(f"Sentence {n} is about item{n}." for n in range(300))
     document = Document("many.txt", sha256_text(text), text)
-    monkeypatch.setattr(store, "FLAT_LIMIT", 100)  # the real limit wants 50,000 sentences
+    monkeypatch.setattr(vectors, "FLAT_LIMIT", 100)  # the real limit wants 50,000 sentences
     index = build_index([document], fake_embedder, IndexSettings("fake", 80, "fake"))
     assert index.settings.vector_index == "hnsw"
     save_index(index, tmp_path / "index")

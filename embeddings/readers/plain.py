@@ -1,0 +1,58 @@
+"""Plain text and Markdown files: their bytes decoded as their encoding says, or as can be told for sure."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from pathlib import Path
+
+from embeddings.errors import SourceError
+
+# charset-normalizer's measure of mess in a decoding (0: none); above this a guess is not trusted.
+MAX_CHAOS = 0.1
+MIN_GUESS_BYTES = 32
+_WIDE = ["utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le"]
+# Byte-order marks of the wide encodings, the UTF-32 ones first (UTF-32-LE's starts with UTF-16-LE's).
+_BOMS = [(codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be")]
+WIDE_BOMS = tuple(bom for bom, _ in _BOMS)
+# A file is read as UTF-8 with its stray bytes replaced when it holds at least this many times more UTF-8
+# characters beyond ASCII than bytes that are not UTF-8 (a file in another encoding has next to none).
+MAX_STRAY_SHARE = 2
+logger = logging.getLogger(__name__)
+
+
+def decode(data: bytes, path: Path) -> str:
+    """A text file's text: as its byte-order mark says; UTF-8; UTF-8 with a few stray bytes replaced (and
+    a warning); else the encoding charset-normalizer finds when it is sure of it (quotes are then exact in
+    the decoded text, which is what the index holds).
+
+    Raises:
+        SourceError: neither; the message is a plain sentence.
+    """
+    data = data.removeprefix(codecs.BOM_UTF8)
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as error:
+                raise SourceError(path, f"{path}: starts as {encoding} but is not ({error.reason})") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    replaced = data.decode("utf-8", errors="replace")
+    stray = replaced.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    wide = sum(ord(c) > 0x7F for c in replaced) - stray
+    if wide >= MAX_STRAY_SHARE * stray:
+        # UTF-8 with a few stray bytes: a guess at another encoding would change every other quote.
+        logger.warning("%s: %d byte(s) that are not UTF-8 shown as \ufffd", path, stray)
+        return replaced
+    from charset_normalizer import from_bytes  # only files that are not UTF-8 pay for it
+
+    # UTF-16 and UTF-32 without a byte-order mark fit almost any bytes; and a few bytes prove nothing.
+    best = from_bytes(data, cp_exclusion=_WIDE).best() if len(data) >= MIN_GUESS_BYTES else None
+    if best is None or best.chaos > MAX_CHAOS:
+        raise SourceError(path, f"{path}: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8")
+    logger.info("%s read as %s", path, best.encoding)
+    return str(best)
