@@ -4,9 +4,8 @@ sentence and when to name the source. The terminal and Telegram only dress these
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from embeddings import Answer, Quote, Verdict, touching
+from embeddings import Answer, Quote, Verdict, display_name, touching
 
 NOT_ANSWERED = "The text does not seem to answer that"
 MAY_NOT_ANSWER = "The text may not answer this"
@@ -84,8 +83,8 @@ def shorten(text: str, limit: int) -> str:
 
 
 def source_name(excerpt: list[Quote]) -> str:
-    """The name of the file an excerpt is quoted from."""
-    return Path(excerpt[0].source).name if excerpt else ""
+    """The name of the file (or the address of the page) an excerpt is quoted from."""
+    return display_name(excerpt[0].source) if excerpt else ""
 
 
 def names_sources(document_count: int) -> bool:

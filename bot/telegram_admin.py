@@ -1,8 +1,10 @@
-"""Texts in chat: admins add them by sending files and remove them with /forget; /sources lists them."""
+"""Texts in chat: admins add them by sending files or web addresses and remove them with /forget; /sources
+lists them."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -17,7 +19,7 @@ from telegram.error import NetworkError, TelegramError
 from bot import telegram_format as say
 from bot.telegram_api import reply, show_typing
 from bot.telegram_context import CitebotContext, Services
-from embeddings import SUFFIXES, CitebotError
+from embeddings import SUFFIXES, CitebotError, display_name
 
 logger = logging.getLogger(__name__)
 # Folder separators, control characters, and what other file systems refuse (the folder may be copied).
@@ -96,6 +98,30 @@ async def upload(update: Update, context: CitebotContext) -> None:
         typing.cancel()
     services.refresh()
     await reply(message, say.added(name, replaced, len(services.info.documents)))
+
+
+async def add_page(update: Update, context: CitebotContext) -> None:
+    """Index the web page an admin sends the address of in private; others learn only admins may."""
+    services, message = context.services, update.effective_message
+    if not _is_admin(message, services):
+        await reply(message, say.plain(say.ADMINS_ONLY))
+        return
+    address = message.text.strip()
+    name = display_name(address)
+    held = any(document.source == address for document in services.info.documents)
+    typing = asyncio.create_task(show_typing(message))
+    try:
+        loop = asyncio.get_running_loop()
+        progress = functools.partial(_log_progress, name)
+        await loop.run_in_executor(services.uploads, services.engine.add, address, progress)
+    except CitebotError as error:
+        logger.warning("could not add %s: %s", name, error)
+        await reply(message, say.not_added(name, error.for_user()))
+        return
+    finally:
+        typing.cancel()
+    services.refresh()
+    await reply(message, say.added(name, held, len(services.info.documents)))
 
 
 def _is_admin(message: Message, services: Services) -> bool:

@@ -41,7 +41,7 @@ from bot.config import Settings
 from bot.limits import QuestionLimiter
 from bot.recent import RecentAnswers
 from bot.render import small_talk, small_talk_reply
-from bot.telegram_admin import forget, sources, upload
+from bot.telegram_admin import add_page, forget, sources, upload
 from bot.telegram_api import (  # noqa: F401  (TokenRedactor: its old import path)
     NO_PREVIEW,
     TOKEN_REVOKED,
@@ -71,6 +71,8 @@ PRESSES_PER_MINUTE = 30
 # Button presses all members of a group may make in any minute: with the group's questions, the bot's edits
 # and replies stay within the about 20 messages a minute Telegram takes for one group, so none wait in line.
 GROUP_PRESSES_PER_MINUTE = 8
+# A private message that is one web address and nothing else: an admin adding a page (a question never is).
+WEB_ADDRESS = r"^\s*https?://\S+\s*$"
 UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 
@@ -306,6 +308,7 @@ def build_application(settings: Settings, engine: Engine, retry_backoff: float =
     application.add_handler(CallbackQueryHandler(card_button))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_handler(MessageHandler(new & private & filters.Document.ALL, upload))
+    application.add_handler(MessageHandler(new & private & filters.Regex(WEB_ADDRESS), add_page))
     application.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, private_text))
     application.add_handler(MessageHandler(new & groups & filters.TEXT & ~filters.COMMAND, group_text))
     application.add_handler(MessageHandler(new & private & filters.COMMAND, unknown_command))

@@ -158,7 +158,8 @@ def sources_text(info: CorpusInfo, admin: bool) -> str:
         3200,
     )
     if admin:
-        lines.append("\nSend me a .txt, .md, .html, .pdf or .docx file to add it; /forget N removes text N.")
+        lines.append("\nSend me a .txt, .md, .html, .pdf or .docx file, or a web page's address, to add it; "
+                     "/forget N removes text N.")
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ _EXPORTS = {
     "VECTOR_INDEXES": "embeddings.vectors",
     "SUFFIXES": "embeddings.readers",
     "is_address": "embeddings.readers",
+    "display_name": "embeddings.readers",
     "MAX_QUESTION_CHARS": "embeddings.retrieval",
     "shown_url": "embeddings.redact",
     # errors (the tree is drawn in embeddings/errors.py)
@@ -90,7 +91,7 @@ if TYPE_CHECKING:
     from embeddings.evaluate import EvalReport
     from embeddings.excerpts import Location, Presentation, group_nearby, touching
     from embeddings.milvus_store import MilvusStore
-    from embeddings.readers import SUFFIXES, is_address
+    from embeddings.readers import SUFFIXES, display_name, is_address
     from embeddings.redact import shown_url
     from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings, Verdict
     from embeddings.store import IndexSettings

@@ -22,7 +22,7 @@ from embeddings.errors import (
     StoreUnavailableError,
 )
 from embeddings.excerpts import Location, Presentation
-from embeddings.readers import Source, current_sha256, expand_paths, is_address, read_document
+from embeddings.readers import Source, current_sha256, display_name, expand_paths, is_address, read_document
 from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
 from embeddings.store import Document, Index, IndexSettings, build_index, stale_reasons
@@ -220,15 +220,17 @@ class Engine:
             raise SourceError(paths[0], f"{paths[0]}: nothing could be read ({'; '.join(skipped)})")
         return documents, tuple(skipped)
 
-    def add(self, path: Path, progress: Progress | None = None) -> BuildReport:
-        """Add a file to the files the index is built from (or take in its new version) and update the index.
+    def add(self, source: Source, progress: Progress | None = None) -> BuildReport:
+        """Add a file or a web page to what the index is built from (or take in its new version) and update
+        the index.
 
         Raises:
-            SourceError: the file, or one the index already holds, cannot be read.
+            SourceError: the file or page, or one the index already holds, cannot be read.
         """
         with self._writing():
             inputs = _existing(self.inputs())
-            wanted = [p for p in inputs if _key(p) != Path(path).resolve()] + [Path(path)]
+            given = source if is_address(source) else Path(source)
+            wanted = [p for p in inputs if _key(p) != _key(given)] + [given]
             return self._build(wanted, False, progress)
 
     def forget(self, source: Source) -> BuildReport:
@@ -311,7 +313,7 @@ class Engine:
             rows = index.document_sentences(doc_id)
             opening = document.text[rows[0][1] : rows[0][2]] if len(rows) else ""
             paragraphs = int(rows[:, 3].max()) if len(rows) else 0
-            name = Path(document.source).name
+            name = display_name(document.source)
             documents.append(
                 DocumentInfo(name, len(document.text), paragraphs, opening, document.source, document.sha256)
             )

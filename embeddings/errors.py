@@ -90,6 +90,8 @@ class SourceError(CitebotError, ValueError):
         return type(self), (self.path, str(self))
 
     def for_user(self) -> str:
+        if "://" in self.path:  # a web page: its address is the user's own, not this machine's folder
+            return str(self)
         return str(self).replace(self.path, Path(self.path).name)
 
 

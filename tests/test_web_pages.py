@@ -1,6 +1,7 @@
 """Web pages indexed by their address, against an HTTP server on 127.0.0.1 started here: fetched, quoted
 and named by their address, fetched again by `citebot index`, and refused in one line when the address
-is private (unless allowed), not http(s), redirects without end, or is not a document."""
+is private (unless allowed), not http(s), redirects without end, or is not a document; an admin adds one
+to the Telegram bot by sending its address."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from tests.telegram_harness import RunningBot
 
 from .conftest import ARTICLE
 
@@ -101,3 +104,24 @@ def test_only_web_addresses_are_fetched(tmp_path):
     result = citebot(tmp_path, "index", "ftp://example.com/notes.txt")
     assert result.returncode == 1
     assert result.stderr == "error: ftp://example.com/notes.txt: only http:// and https:// addresses are fetched\n"
+
+
+def test_an_admin_adds_a_page_to_the_bot_by_sending_its_address(site, bot_api, own_engine):
+    api, page, admin = bot_api, f"{site}/park.html", 4242
+    with RunningBot(api, own_engine, telegram_admins=(admin,)):
+        stranger = api.send(77, page)
+        assert api.wait_for_replies(stranger)[0].text.startswith("Thank you! Only the bot's admins can add texts")
+        private = api.wait_for_replies(api.send(admin, page), timeout=60)[0].text
+        assert private == (f"I did not add {page}: {page}: is a private or local address (127.0.0.1); "
+                           "set CITEBOT_ALLOW_PRIVATE_ADDRESSES=1 to fetch it")
+        own_engine.allow_private_addresses = True  # as CITEBOT_ALLOW_PRIVATE_ADDRESSES=1 makes it
+        added = api.wait_for_replies(api.send(admin, f" {page}\n"), timeout=60)[0].text
+        assert added == f"I added {page}. I now answer from 2 text(s); /sources lists them."
+        card = api.card(api.send(admin, "When does the park close?"))
+        assert any("closes at sunset" in b for b in card.bold) and page in card.text
+        Site.pages["/park.html"] = ("text/html", PARK.replace("sunset", "dusk").encode())
+        again = api.wait_for_replies(api.send(admin, page), timeout=60)[0].text
+        assert again.startswith(f"I took in the new version of {page}.")
+        listed = api.wait_for_replies(api.send(admin, "/sources"))[0].text
+        assert f"2. {page}" in listed and "or a web page's address" in listed
+    assert [d.source for d in own_engine.describe().documents][1] == page

@@ -21,15 +21,21 @@ from embeddings.readers.pdf import pdf_text
 from embeddings.readers.plain import WIDE_BOMS, decode
 from embeddings.readers.web import fetch, is_address
 from embeddings.readers.word import docx_text
+from embeddings.redact import shown_url
 
-__all__ = ["SUFFIXES", "Source", "current_sha256", "decode", "docx_text", "expand_paths", "html_text",
-           "is_address", "pdf_text", "read_document"]
+__all__ = ["SUFFIXES", "Source", "current_sha256", "decode", "display_name", "docx_text", "expand_paths",
+           "html_text", "is_address", "pdf_text", "read_document"]
 TEXT_SUFFIXES = (".txt", ".md", ".markdown")
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 HTML_SUFFIXES = (".html", ".htm")
 SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + (".pdf", ".docx")
 logger = logging.getLogger(__name__)
 Source = Path | str  # a file, or a web page's address (http:// or https://)
+
+
+def display_name(source: Source) -> str:
+    """How a source is named to a reader: a file by its name, a web page by its address (no password)."""
+    return shown_url(source) if is_address(source) else Path(source).name
 
 
 def expand_paths(paths: list[Source]) -> list[Source]:
