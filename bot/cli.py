@@ -194,7 +194,8 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
     _open(engine)
     questions = (line.strip() for line in sys.stdin if line.strip()) if question == "-" else [question]
     for number, text in enumerate(questions):
-        kind = None if as_json else small_talk(text)  # machines get the engine's answer, whatever was asked
+        # Machines get the engine's answer, whatever was asked.
+        kind = None if as_json else small_talk(text, engine.multilingual)
         if kind is not None:
             _echo(small_talk_reply(kind, None))
             continue
@@ -267,7 +268,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         if line.startswith(":"):
             _echo(f"unknown command {line}; :help lists the commands")
             continue
-        kind = small_talk(line)
+        kind = small_talk(line, engine.multilingual)
         if kind is not None:
             _echo(small_talk_reply(kind, None))
             continue

@@ -55,7 +55,8 @@ class Settings:
     max_words: int = 80
     vector_index: str = "auto"
     top_k: int = 3
-    min_confidence: float = RetrievalSettings.min_confidence
+    # None: the model's own (RetrievalSettings.for_model).
+    min_confidence: float | None = None
     rerank: bool = True
     store: str = "faiss"
     milvus_uri: str = str(DATA_DIR / "milvus.db")
@@ -95,7 +96,7 @@ class Settings:
 
     def retrieval_settings(self) -> RetrievalSettings:
         """The settings that decide how answers are picked."""
-        return RetrievalSettings(min_confidence=self.min_confidence, rerank=self.rerank)
+        return RetrievalSettings.for_model(self.model, self.min_confidence, self.rerank)
 
 
 def env_name(spec: Field) -> str:
@@ -128,6 +129,8 @@ def _convert(spec: Field, raw: object, origin: str) -> object:
     try:
         if spec.type == "bool":
             value = _boolean(raw)
+        elif spec.type == "float | None":
+            value = float(raw)
         elif spec.type == "tuple[int, ...]":
             value = tuple(int(part) for part in str(raw).replace(";", ",").split(",") if part.strip())
         else:

@@ -131,16 +131,16 @@ _THANKS = re.compile(
 )
 
 
-def small_talk(text: str) -> str | None:
-    """What a message is when it is not a question to search for: "greeting", "thanks" or "not English"
-    (the bundled model reads English only); None for a question."""
+def small_talk(text: str, multilingual: bool = False) -> str | None:
+    """What a message is when it is not a question to search for: "greeting", "thanks" or, unless the
+    index's model reads many languages, "not English"; None for a question."""
     words = " ".join(re.sub(r"[^\w\s']", " ", text).split())
     if _GREETING.fullmatch(words):
         return "greeting"
     if _THANKS.fullmatch(words):
         return "thanks"
     letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 3 and sum(c.isascii() for c in letters) < 0.5 * len(letters):
+    if not multilingual and len(letters) >= 3 and sum(c.isascii() for c in letters) < 0.5 * len(letters):
         return "not English"
     return None
 
@@ -152,4 +152,5 @@ def small_talk_reply(kind: str, sample_question: str | None) -> str:
         return "Hello! Ask me a question about the text" + example
     if kind == "thanks":
         return "You're welcome!"
-    return "I can only read questions in English (the language of the model I search with). Please ask in English."
+    return ("I can only read questions in English (the language of the model I search with). Please ask in "
+            "English, or ask whoever runs me to index with the multilingual model.")

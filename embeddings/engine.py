@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from embeddings import excerpts
-from embeddings.encoder import Embedder, Progress, load_embedder
+from embeddings.encoder import MULTILINGUAL_MODELS, Embedder, Progress, load_embedder
 from embeddings.errors import (
     IndexNotFoundError,
     IndexReplacedError,
@@ -264,6 +264,11 @@ class Engine:
         except IndexStoreError as error:
             logger.info("not reusing the index in %s: %s", self.store.location, error)
             return None
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether the index's model reads questions and texts in many languages, not English alone."""
+        return self.index_settings.model in MULTILINGUAL_MODELS
 
     def inputs(self) -> list[Source]:
         """The files, folders and web addresses the index was last built from."""

@@ -211,7 +211,7 @@ def suggest_terms(index: Index, embedder: Embedder, answer: Answer, n: int = 3) 
     # Only the rarest candidates are worth the model's time: embedding is most of this function's cost.
     rarest = np.argsort(-weight, kind="stable")[:MAX_TERM_CANDIDATES]
     terms, weight = [terms[i] for i in rarest], weight[rarest]
-    vectors = embedder.encode([query, *terms])
+    vectors = embedder.encode([query, *terms], query=True)
     closeness = (vectors[1:] @ vectors[0]) * weight
     chosen: list[str] = []
     used: set[str] = set()

@@ -16,7 +16,11 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 # bm25s sets its own logger to DEBUG on import, which would print under any root configuration.
 logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
-_TOKEN = re.compile(r"\w+")
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+# A word, or a run of a script written without spaces (Chinese, Japanese, Thai...), read as its character
+# pairs: the usual way to search such text without a dictionary of its words.
+# Indic vowel signs and Arabic vowel marks are not \\w, but they are inside a word.
+_TOKEN = re.compile(rf"([{_UNSPACED}]+)|(?:[^\W{_UNSPACED}]|[\u0900-\u0dff\u064b-\u065f])+")
 # Two stems sharing this many first letters, one the start of the other, are taken as forms of one word.
 HELD_PREFIX = 5
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
@@ -28,9 +32,16 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-case, drop stop words and one-letter tokens, and stem."""
-    words = [w for w in _TOKEN.findall(text.lower()) if len(w) > 1 and w not in _STOPWORDS]
-    return _stemmer().stemWords(words)
+    """Lower-case, drop stop words and one-letter tokens, and stem; runs of scripts without spaces become
+    their character pairs."""
+    words, pairs = [], []
+    for match in _TOKEN.finditer(text.lower()):
+        run = match.group(1)
+        if run:
+            pairs += [run[i : i + 2] for i in range(max(1, len(run) - 1))]
+        elif len(match.group()) > 1 and match.group() not in _STOPWORDS:
+            words.append(match.group())
+    return _stemmer().stemWords(words) + pairs
 
 
 class LexicalIndex:

@@ -14,9 +14,22 @@ ABBREVIATIONS = frozenset(
 )
 _CLOSERS = "\"'”’)]»"
 _OPENERS = "\"'“‘([«¿¡"
-# A candidate boundary: terminal punctuation, any closing quotes or brackets, then white space.
-_BOUNDARY = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
-_WORD = re.compile(r"\w+")
+# A candidate boundary: terminal punctuation, any closing quotes or brackets, then white space; Chinese and
+# Japanese full stops need no space after them; Devanagari's danda, Arabic's question mark and Urdu's full
+# stop end a sentence before a space or the end.
+_BOUNDARY = re.compile(
+    r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)|[。！？]+[" + re.escape(_CLOSERS) + r"」』]*"
+    r"|[।॥؟۔]+[" + re.escape(_CLOSERS) + r"]*(?=\s|$)"
+)
+# Scripts written without spaces between words: two characters (Han, kana; a Chinese word's usual length)
+# or a short run (Thai, Lao, Khmer, Myanmar) count as a word, so a sentence of theirs is not one "word"
+# that is joined to the next.
+_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+# Indic vowel signs and Arabic vowel marks are not \\w, but they are inside a word, not between two.
+_WORD = re.compile(
+    rf"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{{1,2}}|[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]{{1,4}}"
+    rf"|(?:[^\W{_UNSPACED}]|[\u0900-\u0dff\u064b-\u065f])+"
+)
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 # A closing paragraph of a page rather than of its text: newsletter, sharing, copyright and "more from" boxes.
 _FOOTER = re.compile(
@@ -192,7 +205,8 @@ def _ends_sentence(text: str, mark: int, after: int, limit: int) -> bool:
     if following >= limit:
         return True
     nxt = text[following]
-    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS):
+    caseless = nxt.isalpha() and nxt.lower() == nxt.upper()  # Han, Arabic, Devanagari: no capitals to look for
+    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or caseless):
         return False
     if text[mark] != ".":
         return True

