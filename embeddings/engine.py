@@ -338,15 +338,24 @@ class Engine:
     def warnings(self) -> list[str]:
         """Ways the index differs from its source files on disk (it still answers from what it holds)."""
         manifest = self.store.read_manifest()
-        sources, unreadable = {}, []
+        sources, unreadable, gone = {}, [], []
         for document in self.open().documents:
             if is_address(document.source) or Path(document.source).is_file():
                 digest = current_sha256(document)
                 if digest is None:
                     unreadable.append(f"{document.source} can no longer be read; the index answers from what it holds")
                 sources[document.source] = digest or document.sha256
+            else:
+                gone.append(document.source)
+                sources[document.source] = document.sha256  # said on a line of its own
+        # With a file gone, a plain update stops at it (nothing leaves the index unasked): --prune is needed.
+        command = self.store.update_command
+        if gone:
+            command = command.replace("citebot index", "citebot index --prune")
+        notes = [f"{source} is gone; the index answers from what it holds: put it back, or drop it with `{command}`"
+                 for source in gone]
         reasons = stale_reasons(manifest, self.index_settings, sources)
-        return unreadable + [f"the index is stale: {r}; update it with `{self.store.update_command}`" for r in reasons]
+        return unreadable + notes + [f"the index is stale: {r}; update it with `{command}`" for r in reasons]
 
     def locate(self, quote: Quote) -> Location:
         """Where a quote of this index stands, in terms that survive rebuilds keeping its document."""

@@ -58,6 +58,20 @@ def test_index_rebuilds_when_a_source_changes(run, tmp_path):
     assert "dawn" in run("ask", "When does the kettle boil?", "--index", tmp_path / "ix").stdout
 
 
+def test_a_source_that_is_gone_is_warned_about_with_a_command_that_works(run, tmp_path):
+    kettle, oven = tmp_path / "kettle.txt", tmp_path / "oven.txt"
+    kettle.write_text("The kettle boils at noon. It is blue.\n", encoding="utf-8")
+    oven.write_text("The oven is hot by six. It is red.\n", encoding="utf-8")
+    run("index", kettle, oven, "--index", tmp_path / "ix")
+    kettle.write_text("The kettle boils at dawn. It is blue.\n", encoding="utf-8")
+    oven.unlink()
+    asked = run("ask", "When does the kettle boil?", "--index", tmp_path / "ix")
+    [command] = set(re.findall(r"`(citebot [^`]*)`", asked.stderr))
+    assert f"{oven} is gone" in asked.stderr and command == f"citebot index --prune --index {tmp_path / 'ix'}"
+    assert run(*command.split()[1:]).exit_code == 0
+    assert "dawn" in run("ask", "When does the kettle boil?", "--index", tmp_path / "ix").stdout
+
+
 def test_a_folder_of_text_markdown_and_html_updates_incrementally(run, tmp_path):
     folder = tmp_path / "shelf"
     folder.mkdir()
