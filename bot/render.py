@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n import _
 from embeddings import Answer, Quote, Verdict, display_name, touching
 
 NOT_ANSWERED = "The text does not seem to answer that"
@@ -110,11 +111,14 @@ def abstention_with_closeness(answer: Answer) -> str:
     if answer.verdict is Verdict.ANSWERED:
         return ""
     if answer.verdict is Verdict.UNCERTAIN:
-        return f"{MAY_NOT_ANSWER}. The closest passage, which may not answer it:"
+        return _("The text may not answer this. The closest passage, which may not answer it:")
     if answer.absent:
-        return f"{_not_mentioned(answer)}. The nearest passage:"
-    closeness = "barely" if answer.confidence < BARELY_RELATED else "only loosely"
-    return f"{NOT_ANSWERED}. The nearest passage is {closeness} related:"
+        names = ", ".join(f"“{shorten(name, 40)}”" for name in answer.absent[:3])
+        return _("The text does not seem to answer that: it never mentions {names}. The nearest passage:").format(
+            names=names)
+    if answer.confidence < BARELY_RELATED:
+        return _("The text does not seem to answer that. The nearest passage is barely related:")
+    return _("The text does not seem to answer that. The nearest passage is only loosely related:")
 
 
 def _not_mentioned(answer: Answer) -> str:
@@ -148,9 +152,10 @@ def small_talk(text: str, multilingual: bool = False) -> str | None:
 def small_talk_reply(kind: str, sample_question: str | None) -> str:
     """The one short line for small talk."""
     if kind == "greeting":
-        example = f", for example: {sample_question}" if sample_question else "."
-        return "Hello! Ask me a question about the text" + example
+        if sample_question:
+            return _("Hello! Ask me a question about the text, for example: {example}").format(example=sample_question)
+        return _("Hello! Ask me a question about the text.")
     if kind == "thanks":
-        return "You're welcome!"
+        return _("You're welcome!")
     return ("I can only read questions in English (the language of the model I search with). Please ask in "
             "English, or ask whoever runs me to index with the multilingual model.")

@@ -17,6 +17,7 @@ from telegram import Message, Update
 from telegram.error import NetworkError, TelegramError
 
 from bot import telegram_format as say
+from bot.i18n import _
 from bot.telegram_api import reply, show_typing
 from bot.telegram_context import CitebotContext, Services
 from embeddings import SUFFIXES, CitebotError, display_name
@@ -37,7 +38,7 @@ async def forget(update: Update, context: CitebotContext) -> None:
     """Remove text number N from the index (admins only)."""
     services, message = context.services, update.effective_message
     if not _is_admin(message, services):
-        await reply(message, say.plain(say.ADMINS_ONLY_FORGET))
+        await reply(message, say.plain(_(say.ADMINS_ONLY_FORGET)))
         return
     documents = services.info.documents
     number = context.args[0] if context.args else ""
@@ -62,7 +63,7 @@ async def upload(update: Update, context: CitebotContext) -> None:
     """Index a file an admin sends in private (text, Markdown, HTML, PDF, Word); others learn only admins may."""
     services, message = context.services, update.effective_message
     if not _is_admin(message, services):
-        await reply(message, say.plain(say.ADMINS_ONLY))
+        await reply(message, say.plain(_(say.ADMINS_ONLY)))
         return
     document = message.document
     name = safe_file_name(document.file_name)
@@ -104,7 +105,7 @@ async def add_page(update: Update, context: CitebotContext) -> None:
     """Index the web page an admin sends the address of in private; others learn only admins may."""
     services, message = context.services, update.effective_message
     if not _is_admin(message, services):
-        await reply(message, say.plain(say.ADMINS_ONLY))
+        await reply(message, say.plain(_(say.ADMINS_ONLY)))
         return
     address = message.text.strip()
     name = display_name(address)

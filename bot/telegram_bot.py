@@ -38,6 +38,7 @@ from telegram.ext import (
 from bot import telegram_format as say
 from bot.cards import INLINE, CallbackSigner, Card, CardGoneError, CardMaker, ForgedCallbackError, QuestionStore
 from bot.config import Settings
+from bot.i18n import _
 from bot.limits import QuestionLimiter
 from bot.recent import RecentAnswers
 from bot.render import small_talk, small_talk_reply
@@ -114,12 +115,12 @@ async def group_text(update: Update, context: CitebotContext) -> None:
 
 async def non_text(update: Update, context: CitebotContext) -> None:
     """Tell a private chat that only text can be answered."""
-    await reply(update.effective_message, say.plain(say.NON_TEXT_HINT))
+    await reply(update.effective_message, say.plain(_(say.NON_TEXT_HINT)))
 
 
 async def unknown_command(update: Update, context: CitebotContext) -> None:
     """Point a private chat that sent an unknown command to /help."""
-    await reply(update.effective_message, say.plain(say.UNKNOWN_COMMAND))
+    await reply(update.effective_message, say.plain(_(say.UNKNOWN_COMMAND)))
 
 
 async def log_error(update: object, context: CitebotContext) -> None:
@@ -131,7 +132,7 @@ async def log_error(update: object, context: CitebotContext) -> None:
         # An outage of the store (Milvus) says so and that it passes; anything else is our failure.
         text = say.STORE_DOWN if isinstance(context.error, StoreUnavailableError) else say.OUR_FAILURE
         try:
-            await reply(message, say.plain(text))
+            await reply(message, say.plain(_(text)))
         except TelegramError:
             logger.warning("could not tell chat %s about the failure", chat.id if chat else None)
 
@@ -174,7 +175,7 @@ async def card_button(update: Update, context: CitebotContext) -> None:
         press = services.maker.signer.read(query.data, scope)
     except ForgedCallbackError as error:
         logger.warning("refused a button press from user %s: %s", query.from_user.id, error)
-        await query.answer(say.FORGED_BUTTON, show_alert=True)
+        await query.answer(_(say.FORGED_BUTTON), show_alert=True)
         return
     try:
         card = await asyncio.to_thread(services.maker.press, press, scope)
@@ -189,7 +190,7 @@ async def card_button(update: Update, context: CitebotContext) -> None:
         # Two quick presses of one button ask for the same text twice; the second changes nothing.
         if "not modified" not in str(error).lower():
             logger.warning("could not edit a card for user %s: %s", query.from_user.id, error)
-            await query.answer(say.CARD_UNEDITABLE, show_alert=True)
+            await query.answer(_(say.CARD_UNEDITABLE), show_alert=True)
             return
     await query.answer()
 

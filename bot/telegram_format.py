@@ -10,6 +10,7 @@ import html
 import re
 from pathlib import Path
 
+from bot.i18n import N_, _, ngettext
 from bot.render import emphasis_runs, paragraphs_line, place_line, sentence, source_name
 from embeddings import CorpusInfo, Quote
 
@@ -19,14 +20,14 @@ MESSAGE_LIMIT = 4096
 # A supergroup's id is -(10**12 + its id in t.me/c/ links).
 SUPERGROUP_OFFSET = 10**12
 
-NON_TEXT_HINT = "I can only read text. Send your question as a message."
-UNKNOWN_COMMAND = "I don't know that command. /help shows how to ask."
-ADMINS_ONLY = "Thank you! Only the bot's admins can add texts; /sources lists the ones I answer from."
-ADMINS_ONLY_FORGET = "Only the bot's admins can remove texts."
-OUR_FAILURE = "Sorry, something went wrong on my side and I could not answer that."
-STORE_DOWN = "Sorry, the texts cannot be reached just now; try again in a minute."
-FORGED_BUTTON = "This button is not one of mine, so I ignore it."
-CARD_UNEDITABLE = "I cannot change that message any more; please ask again."
+NON_TEXT_HINT = N_("I can only read text. Send your question as a message.")
+UNKNOWN_COMMAND = N_("I don't know that command. /help shows how to ask.")
+ADMINS_ONLY = N_("Thank you! Only the bot's admins can add texts; /sources lists the ones I answer from.")
+ADMINS_ONLY_FORGET = N_("Only the bot's admins can remove texts.")
+OUR_FAILURE = N_("Sorry, something went wrong on my side and I could not answer that.")
+STORE_DOWN = N_("Sorry, the texts cannot be reached just now; try again in a minute.")
+FORGED_BUTTON = N_("This button is not one of mine, so I ignore it.")
+CARD_UNEDITABLE = N_("I cannot change that message any more; please ask again.")
 
 
 def shown_length(text: str) -> int:
@@ -90,23 +91,24 @@ def start_text(info: CorpusInfo) -> str:
     """The welcome: what the bot knows, how it answers, a question to try."""
     names = ", ".join(_fit_list([f"<b>{plain(d.name)}</b>" for d in info.documents], 1500))
     lines = [
-        f"Hello! I answer questions about {names} by quoting the text word for word, "
-        "and I say so when it does not hold the answer.",
+        _("Hello! I answer questions about {names} by quoting the text word for word, "
+          "and I say so when it does not hold the answer.").format(names=names),
     ]
     if info.documents and info.documents[0].opening:
-        lines.append(f"It begins:\n<blockquote>{html.escape(info.documents[0].opening, quote=False)}</blockquote>")
+        opening = html.escape(info.documents[0].opening, quote=False)
+        lines.append(_("It begins:") + f"\n<blockquote>{opening}</blockquote>")
     if info.sample_question:
-        lines.append(f"Try: <code>{html.escape(info.sample_question, quote=False)}</code>")
-    lines.append("/help shows how to ask, /about where the answers come from.")
+        lines.append(_("Try:") + f" <code>{html.escape(info.sample_question, quote=False)}</code>")
+    lines.append(_("/help shows how to ask, /about where the answers come from."))
     return "\n\n".join(lines)
 
 
 def help_text(username: str) -> str:
     """How to ask, in private chats and in groups."""
     name = html.escape(username, quote=False)
-    return (
+    return _(
         "<b>In this chat</b>, send a question as a message.\n"
-        f"<b>In a group</b>, write <code>/ask your question</code>, mention @{name} in a message, "
+        "<b>In a group</b>, write <code>/ask your question</code>, mention @{name} in a message, "
         "or reply to one of my answers.\n\n"
         "Each answer is a card quoting the passage that answers best, the answering sentence in bold and "
         "where it stands below. Its buttons show more of the text around the quote, the whole paragraph, "
@@ -114,28 +116,29 @@ def help_text(username: str) -> str:
         "If I am not sure the text answers, I say so and show the closest passage with nothing in bold. If "
         "the text does not hold the answer I say that, show the nearest passage and suggest words the text "
         "does use. I never add words of my own.\n\n"
-        f"<b>Anywhere</b>, type @{name} and a question to share a quote into any chat."
-    )
+        "<b>Anywhere</b>, type @{name} and a question to share a quote into any chat."
+    ).format(name=name)
 
 
 def about_text(info: CorpusInfo) -> str:
     """The source texts and the index the answers come from."""
     if len(info.documents) == 1:
         [d] = info.documents
-        lines = [f"I answer from <b>{plain(d.name)}</b>, {_paragraphs(d.paragraphs)}."]
+        lines = [_("I answer from {name}, {paragraphs}.").format(name=f"<b>{plain(d.name)}</b>",
+                                                                 paragraphs=_paragraphs(d.paragraphs))]
     else:
-        lines = [f"I answer from {len(info.documents)} texts:"]
+        lines = [_("I answer from {count} texts:").format(count=len(info.documents))]
         lines += _fit_list([f"• <b>{plain(d.name)}</b>, {_paragraphs(d.paragraphs)}" for d in info.documents], 3000)
-    lines.append(
-        "\nI quote them word for word and never add words of my own. I look for the passages that mean what you "
-        f"ask, not only those that share its words (the model <code>{plain(Path(info.model).name)}</code>), "
+    lines.append("\n" + _(
+        "I quote them word for word and never add words of my own. I look for the passages that mean what you "
+        "ask, not only those that share its words (the model {model}), "
         "and I say so when the text does not hold the answer."
-    )
+    ).format(model=f"<code>{plain(Path(info.model).name)}</code>"))
     return "\n".join(lines)
 
 
 def _paragraphs(count: int) -> str:
-    return f"{count:,} paragraph" + ("" if count == 1 else "s")
+    return ngettext("{count} paragraph", "{count} paragraphs", count).format(count=f"{count:,}")
 
 
 def _fit_list(items: list[str], budget: int) -> list[str]:
@@ -151,35 +154,43 @@ def _fit_list(items: list[str], budget: int) -> list[str]:
 
 def sources_text(info: CorpusInfo, admin: bool) -> str:
     """The texts the bot answers from, numbered; admins are told how to add and remove them."""
-    lines = [f"I answer from {len(info.documents)} text(s):"]
+    lines = [_("I answer from {count} text(s):").format(count=len(info.documents))]
     lines += _fit_list(
         [f"{n}. <b>{plain(d.name)}</b>: {d.paragraphs:,} paragraph(s), {d.chars:,} characters"
          for n, d in enumerate(info.documents, start=1)],
         3200,
     )
     if admin:
-        lines.append("\nSend me a .txt, .md, .html, .pdf or .docx file, or a web page's address, to add it; "
-                     "/forget N removes text N.")
+        lines.append("\n" + _("Send me a .txt, .md, .html, .pdf or .docx file, or a web page's address, to add "
+                              "it; /forget N removes text N."))
     return "\n".join(lines)
 
 
 def ask_for_a_question(sample_question: str | None) -> str:
     """The reply to a question with nothing to search for."""
-    return plain(f"Please write a question, for example: /ask {sample_question or 'What is the text about?'}")
+    example = sample_question or _("What is the text about?")
+    return plain(_("Please write a question, for example: /ask {example}").format(example=example))
 
 
 def over_the_limit(who: str, per_minute: int, retry_in: float, asked: str = "asked") -> str:
     """The one note a user or a chat gets when it goes over its limit (asked questions, or sent anything else)."""
     wait = max(1, round(retry_in))
-    what = "questions" if asked == "asked" else "messages"
-    return plain(
-        f"{who} {asked} {per_minute} {what} in the last minute, the most I answer. Please ask again in {wait} s."
-    )
+    lines = {
+        ("You have", "asked"): _("You have asked {count} questions in the last minute, the most I answer. "
+                                 "Please ask again in {wait} s."),
+        ("You have", "sent"): _("You have sent {count} messages in the last minute, the most I answer. "
+                                "Please ask again in {wait} s."),
+        ("This chat has", "asked"): _("This chat has asked {count} questions in the last minute, the most I "
+                                      "answer. Please ask again in {wait} s."),
+        ("This chat has", "sent"): _("This chat has sent {count} messages in the last minute, the most I "
+                                     "answer. Please ask again in {wait} s."),
+    }
+    return plain(lines[who, asked].format(count=per_minute, wait=wait))
 
 
 def too_many_presses(retry_in: float) -> str:
     """The alert for a user who presses buttons faster than the limit."""
-    return f"That is a lot of presses; please try again in {max(1, round(retry_in))} s."
+    return _("That is a lot of presses; please try again in {wait} s.").format(wait=max(1, round(retry_in)))
 
 
 def courtesy_text(chat_id: int, message_id: int, minutes: int) -> str:
@@ -193,12 +204,13 @@ def courtesy_text(chat_id: int, message_id: int, minutes: int) -> str:
 
 def which_text(count: int) -> str:
     """The reply to /forget without a valid number."""
-    return plain(f"Which text? Write /forget N, with N from 1 to {count} as /sources numbers them.")
+    line = _("Which text? Write /forget N, with N from 1 to {count} as /sources numbers them.")
+    return plain(line.format(count=count))
 
 
 def forgotten(name: str, count: int) -> str:
     """The reply once a text is forgotten."""
-    return plain(f"I forgot {name}. I now answer from {count} text(s).")
+    return plain(_("I forgot {name}. I now answer from {count} text(s).").format(name=name, count=count))
 
 
 def not_a_text_file(file_name: str | None, suffixes: tuple[str, ...]) -> str:
@@ -215,18 +227,21 @@ def too_large(name: str, size: int | None, limit: int) -> str:
 
 def download_failed(name: str) -> str:
     """The reply when Telegram would not hand over an upload (the server's own words go to the log only)."""
-    return plain(f"I could not fetch {name} from Telegram; please send it again.")
+    return plain(_("I could not fetch {name} from Telegram; please send it again.").format(name=name))
 
 
 def not_added(name: str, reason: str) -> str:
     """The reply to an upload that could not be indexed."""
-    return plain(f"I did not add {name}: {reason}")
+    return plain(_("I did not add {name}: {reason}").format(name=name, reason=reason))
 
 
 def added(name: str, replaced: bool, count: int) -> str:
     """The reply once an upload is indexed."""
-    what = "took in the new version of" if replaced else "added"
-    return plain(f"I {what} {name}. I now answer from {count} text(s); /sources lists them.")
+    if replaced:
+        line = _("I took in the new version of {name}. I now answer from {count} text(s); /sources lists them.")
+    else:
+        line = _("I added {name}. I now answer from {count} text(s); /sources lists them.")
+    return plain(line.format(name=name, count=count))
 
 
 def plain(text: str) -> str:

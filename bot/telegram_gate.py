@@ -10,6 +10,7 @@ import re
 from telegram import Message, MessageEntity, Update
 from telegram.ext import ApplicationHandlerStop
 
+from bot import i18n
 from bot import telegram_format as say
 from bot.limits import QuestionLimiter
 from bot.telegram_api import reply
@@ -20,8 +21,10 @@ logger = logging.getLogger(__name__)
 
 async def gate(update: Update, context: CitebotContext) -> None:
     """Stop updates from chats off the allow-list, and updates over their sender's or chat's budget, before
-    any handler works on them or queues a reply: one person cannot make the bot deaf to the others."""
+    any handler works on them or queues a reply: one person cannot make the bot deaf to the others. Also
+    picks the language the bot's own words take for this update (its sender's Telegram language)."""
     services = context.services
+    i18n.use(update.effective_user.language_code if update.effective_user else None)
     allowed = services.allowed_chats
     # Inline queries (and presses on the cards they send) come from a user, not from a chat.
     chat = update.effective_chat or update.effective_user

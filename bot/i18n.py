@@ -1,0 +1,51 @@
+"""The bot's own words in the reader's language: gettext catalogs made with Babel (bot/locale), English
+where there is none. Quotes are the text's own words and are never translated.
+
+The language is set once per update (from Telegram's language_code, in the gate) and read by whatever
+formats a reply while that update is handled: a context variable, so concurrent updates never mix.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import gettext
+from functools import cache
+from pathlib import Path
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "citebot"
+LANGUAGES = ("en", "ru")
+_language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
+
+
+def pick(code: str | None) -> str:
+    """The language citebot speaks for a code such as "ru", "ru-RU" or "pt_BR": its own, or English."""
+    base = (code or "").replace("_", "-").split("-")[0].lower()
+    return base if base in LANGUAGES else "en"
+
+
+def use(code: str | None) -> str:
+    """Speak the language of code while the current update (or command) is handled; returns it."""
+    language = pick(code)
+    _language.set(language)
+    return language
+
+
+@cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+
+
+def _(message: str) -> str:
+    """message in the current language."""
+    return _catalog(_language.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    """singular or plural (or, in Russian, one of its three forms) for count, in the current language."""
+    return _catalog(_language.get()).ngettext(singular, plural, count)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark for translation, translate later")
+    """Mark message for the catalog; it is translated where it is shown, with _()."""
+    return message

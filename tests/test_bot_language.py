@@ -1,0 +1,68 @@
+"""The bot's own words in its reader's language (Russian and English for now), from Telegram's
+language_code, over real HTTP; the quotes stay the text's own words. And the Russian catalog is whole."""
+
+from __future__ import annotations
+
+import gettext
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from bot.i18n import DOMAIN, LOCALE_DIR, pick
+
+pytestmark = pytest.mark.model
+
+
+def ask(api, user: int, text: str, language: str | None) -> dict:
+    """A private message from a user whose Telegram speaks language."""
+    message = api.message(user, text)
+    if language:
+        message["from"]["language_code"] = language
+    api.push({"message": message})
+    return message
+
+
+def test_a_russian_reader_gets_the_bots_words_in_russian_and_the_quotes_as_written(bot, api):
+    [help_ru] = api.wait_for_replies(ask(api, 901, "/help", "ru"))
+    assert help_ru.text.startswith("В этом чате отправьте вопрос сообщением.")
+    [help_en] = api.wait_for_replies(ask(api, 902, "/help", "en-GB"))
+    assert help_en.text.startswith("In this chat, send a question as a message.")
+    [unknown] = api.wait_for_replies(ask(api, 903, "/frobnicate", "pt-BR"))  # no catalog: English
+    assert unknown.text == "I don't know that command. /help shows how to ask."
+    [mars] = api.wait_for_replies(ask(api, 901, "What is the boiling point of water on Mars?", "ru"))
+    assert mars.text.startswith("Похоже, в тексте нет ответа")
+    card = api.card(ask(api, 901, "Who congratulated Trump?", "ru"))
+    assert any("Putin" in bold for bold in card.bold)  # the article's own words, not translated
+    [thanks] = api.wait_for_replies(ask(api, 901, "thanks!", "ru"))
+    assert thanks.text == "Пожалуйста!"
+
+
+def test_every_message_has_its_russian_translation_and_the_compiled_catalog_is_current():
+    with open(LOCALE_DIR / "citebot.pot", "rb") as handle:
+        template = {m.id for m in read_po(handle) if m.id}
+    with open(LOCALE_DIR / "ru" / "LC_MESSAGES" / "citebot.po", "rb") as handle:
+        russian = {m.id: m.string for m in read_po(handle, locale="ru") if m.id}
+    assert set(russian) == template
+    compiled = gettext.translation(DOMAIN, LOCALE_DIR, languages=["ru"])
+    for message, translation in russian.items():
+        assert all(translation), message
+        if isinstance(message, tuple):
+            assert compiled.ngettext(*message, 5) == translation[2]
+        else:
+            assert compiled.gettext(message) == translation, message
+
+
+def test_the_template_holds_every_string_the_bot_marks():
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).resolve().parents[1]
+    marked = {message for _, _, message, *_ in extract_from_dir(
+        str(root), method_map=[("bot/**.py", "python")], keywords={"_": None, "N_": None, "ngettext": (1, 2)})}
+    with open(LOCALE_DIR / "citebot.pot", "rb") as handle:
+        assert marked == {m.id for m in read_po(handle) if m.id}, "run `make translations`"
+
+
+@pytest.mark.parametrize("code, language", [("ru", "ru"), ("ru-RU", "ru"), ("en", "en"), ("pt_BR", "en"), (None, "en")])
+def test_the_language_is_picked_from_telegrams_code(code, language):
+    assert pick(code) == language
