@@ -108,3 +108,26 @@ def test_a_pdf_quote_names_its_page_and_section(kinds_index):
     assert (first["page"], first["section"]) == (2, "4. Faults")
     shown = citebot(kinds_index, "ask", "What does fault E119 mean?")
     assert shown.stdout.startswith("manual.pdf · 4. Faults · page 2\n")
+
+
+GUIDE = """Router X5 quick guide
+
+Resetting the router
+
+If the router stops responding, the lights keep flashing, or you have forgotten the admin password, a factory reset restores every setting. Press and hold the reset button on the back with a paper clip for ten seconds, then release it. The router restarts and its lights blink twice.
+"""
+BREAD = """Banana bread
+
+Pour the batter into a buttered loaf tin and smooth the top. A fan oven runs hotter, so set it to 150 °C rather than 170 °C. Bake for 50 to 60 minutes, until a skewer pushed into the middle comes out clean. Leave it in the tin for ten minutes before turning it out.
+"""
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("How do I reset the router?", "Press and hold the reset button"),
+    ("How long do I bake the banana bread?", "Bake for 50 to 60 minutes"),
+])
+def test_the_bold_sentence_in_a_passage_of_notes_is_the_instruction_that_answers(tmp_path, question, expected):
+    (tmp_path / "guide.txt").write_text(GUIDE, encoding="utf-8")
+    (tmp_path / "bread.txt").write_text(BREAD, encoding="utf-8")
+    assert citebot(tmp_path, "index", tmp_path / "guide.txt", tmp_path / "bread.txt").returncode == 0
+    assert highlight(answer(tmp_path, question)["passages"][0]).startswith(expected)
