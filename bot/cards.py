@@ -17,6 +17,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.i18n import _
 from bot.render import abstention_with_closeness, names_sources, source_name
 from bot.telegram_format import card_html
 from embeddings import Answer, Engine, Location, Quote, Verdict
@@ -209,7 +210,7 @@ class CardMaker:
         """
         matches, also = self._matches(answer)
         if rank >= len(matches):
-            raise CardGoneError("That was the last match.")
+            raise CardGoneError(_("That was the last match."))
         return self._answer_card(answer, matches, also, rank, self.store.remember(answer.query), headed, scope)
 
     def all_matches(self, question: str) -> list[Card]:
@@ -241,11 +242,11 @@ class CardMaker:
         """
         question = self.store.recall(press.question_id) if press.question_id else None
         if press.question_id and question is None:
-            raise CardGoneError("I no longer have that question; please ask it again.")
+            raise CardGoneError(_("I no longer have that question; please ask it again."))
         if isinstance(press, ShowMatch):
             return self.card(self.ask(question), scope, press.rank, headed=True)
         asked = _short(question, 200) if question else None
-        heading = f"match {press.rank + 1}" if question and press.rank else None
+        heading = _("match {number}").format(number=press.rank + 1) if question and press.rank else None
         return self._place_card(press.location, press.question_id, press.rank, heading, scope, asked)
 
     def _matches(self, answer: Answer) -> tuple[list[list[Quote]], list[Quote]]:
@@ -275,14 +276,14 @@ class CardMaker:
         hedged = answer.verdict is Verdict.UNCERTAIN and not mentioned
         found = answer.answered or mentioned
         if mentioned:
-            lead = f"Where the text mentions “{_short(answer.query, 200)}”:"
+            lead = _("Where the text mentions “{words}”:").format(words=_short(answer.query, 200))
         elif hedged:
             lead = abstention_with_closeness(answer)
         elif not found and rank == 0:
             lead = abstention_with_closeness(answer)
             terms = [t for t in self.engine.suggest_terms(answer) if self._shows_more(t, excerpt)]
             if terms:
-                footer = "Words the text does use, close to your question: tap one to see where."
+                footer = _("Words the text does use, close to your question: tap one to see where.")
                 presses = [ShowMatch(self.store.remember(term), 0) for term in terms]
                 rows.append([Button(term, self.signer.write(press, scope)) for term, press in zip(terms, presses)])
         heading = _heading(rank, len(matches), _weaker(answer, best)) if headed else None
@@ -294,9 +295,9 @@ class CardMaker:
         if found:
             title = _sentence(best)
         elif hedged:
-            title = f"May not answer it. Closest: {_sentence(best)}"
+            title = _("May not answer it. Closest: {sentence}").format(sentence=_sentence(best))
         else:
-            title = f"Not in the text. Nearest: {_sentence(best)}"
+            title = _("Not in the text. Nearest: {sentence}").format(sentence=_sentence(best))
         return Card(html, rows, _short(title), self._where(excerpt))
 
     def _shows_more(self, term: str, excerpt: list[Quote]) -> bool:
@@ -311,7 +312,7 @@ class CardMaker:
         try:
             excerpt = self.engine.quotes_at(location)  # a quote a paragraph: the place names them all
         except LookupError as error:
-            raise CardGoneError("That text is no longer indexed; please ask again.") from error
+            raise CardGoneError(_("That text is no longer indexed; please ask again.")) from error
         rows = self._place_buttons(location, question_id, rank, question_id > 0, scope)
         html = card_html(excerpt, heading, show_source=self.show_source, asked=asked)
         answering = next(q for q in excerpt if q.highlight.end > q.highlight.start)
@@ -319,13 +320,16 @@ class CardMaker:
 
     def _where(self, excerpt: list[Quote]) -> str:
         """Where an excerpt stands, in words: "Paragraph 4 of article.txt", "Method, paragraph 4", "Page 3"."""
-        unit, first, last = "Paragraph", excerpt[0].paragraph, excerpt[-1].paragraph
+        first, last = excerpt[0].paragraph, excerpt[-1].paragraph
         if excerpt[0].page:
-            unit, first, last = "Page", excerpt[0].page, excerpt[-1].page
-        where = f"{unit} {first}" if first == last else f"{unit}s {first}–{last}"
+            first, last = excerpt[0].page, excerpt[-1].page
+            where = _("Page {first}") if first == last else _("Pages {first}–{last}")
+        else:
+            where = _("Paragraph {first}") if first == last else _("Paragraphs {first}–{last}")
+        where = where.format(first=first, last=last)
         if excerpt[0].section:
             where = f"{excerpt[0].section}, {where[0].lower()}{where[1:]}"
-        return where + (f" of {source_name(excerpt)}" if self.show_source else "")
+        return where + (_(" of {name}").format(name=source_name(excerpt)) if self.show_source else "")
 
     def _place_buttons(
         self, location: Location, question_id: int, rank: int, more: bool, scope: str
@@ -338,25 +342,27 @@ class CardMaker:
 
         wider = []
         if location.first > 0:
-            wider.append(Button("◀ wider", write(ShowPlace(engine.widen(location, before=1), question_id, rank))))
+            wider.append(Button(_("◀ wider"), write(ShowPlace(engine.widen(location, before=1), question_id, rank))))
         after = engine.widen(location, after=1)
         if after != location:
-            wider.append(Button("wider ▶", write(ShowPlace(after, question_id, rank))))
+            wider.append(Button(_("wider ▶"), write(ShowPlace(after, question_id, rank))))
         other = []
         paragraph = engine.whole_paragraph(location)
         if (paragraph.first, paragraph.last) != (location.first, location.last):
-            other.append(Button("whole paragraph", write(ShowPlace(paragraph, question_id, rank))))
+            other.append(Button(_("whole paragraph"), write(ShowPlace(paragraph, question_id, rank))))
         if more:
-            other.append(Button("next match", write(ShowMatch(question_id, rank + 1))))
+            other.append(Button(_("next match"), write(ShowMatch(question_id, rank + 1))))
         if rank and question_id:
-            other.append(Button("◀ first match", write(ShowMatch(question_id, 0))))
+            other.append(Button(_("◀ first match"), write(ShowMatch(question_id, 0))))
         return [row for row in (wider, other) if row]
 
 
 def _heading(rank: int, matches: int, weaker: bool) -> str | None:
     """Past the first match, which match a card shows and how strong it is."""
-    strength = "weaker" if weaker else "as strong"
-    return f"match {rank + 1} of {matches} · {strength}" if rank else None
+    if not rank:
+        return None
+    line = _("match {number} of {count} · weaker") if weaker else _("match {number} of {count} · as strong")
+    return line.format(number=rank + 1, count=matches)
 
 
 def _weaker(answer: Answer, quote: Quote) -> bool:

@@ -34,6 +34,7 @@ def test_a_russian_reader_gets_the_bots_words_in_russian_and_the_quotes_as_writt
     assert mars.text.startswith("Похоже, в тексте нет ответа")
     card = api.card(ask(api, 901, "Who congratulated Trump?", "ru"))
     assert any("Putin" in bold for bold in card.bold)  # the article's own words, not translated
+    assert {"шире ▶", "следующее совпадение"} <= set(card.buttons())
     [thanks] = api.wait_for_replies(ask(api, 901, "thanks!", "ru"))
     assert thanks.text == "Пожалуйста!"
 
