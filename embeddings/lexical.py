@@ -13,14 +13,14 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from embeddings.text import SPACED_WORD, UNSPACED
+
 # bm25s sets its own logger to DEBUG on import, which would print under any root configuration.
 logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
-_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
 # A word, or a run of a script written without spaces (Chinese, Japanese, Thai...), read as its character
 # pairs: the usual way to search such text without a dictionary of its words.
-# Indic vowel signs and Arabic vowel marks are not \\w, but they are inside a word.
-_TOKEN = re.compile(rf"([{_UNSPACED}]+)|(?:[^\W{_UNSPACED}]|[\u0900-\u0dff\u064b-\u065f])+")
+_TOKEN = re.compile(rf"([{UNSPACED}]+)|{SPACED_WORD}")
 # Two stems sharing this many first letters, one the start of the other, are taken as forms of one word.
 HELD_PREFIX = 5
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS)

@@ -21,15 +21,15 @@ _BOUNDARY = re.compile(
     r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)|[。！？]+[" + re.escape(_CLOSERS) + r"」』]*"
     r"|[।॥؟۔]+[" + re.escape(_CLOSERS) + r"]*(?=\s|$)"
 )
-# Scripts written without spaces between words: two characters (Han, kana; a Chinese word's usual length)
-# or a short run (Thai, Lao, Khmer, Myanmar) count as a word, so a sentence of theirs is not one "word"
-# that is joined to the next.
-_UNSPACED = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
-# Indic vowel signs and Arabic vowel marks are not \\w, but they are inside a word, not between two.
-_WORD = re.compile(
-    rf"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{{1,2}}|[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]{{1,4}}"
-    rf"|(?:[^\W{_UNSPACED}]|[\u0900-\u0dff\u064b-\u065f])+"
-)
+# Scripts written without spaces between words: Han and kana (IDEOGRAPHS), and Thai, Lao, Khmer, Myanmar
+# (SYLLABLES); and what \\w leaves out inside a word: Indic vowel signs and Arabic vowel marks.
+IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+SYLLABLES = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff"
+UNSPACED = IDEOGRAPHS + SYLLABLES
+SPACED_WORD = rf"(?:[^\W{UNSPACED}]|[\u0900-\u0dff\u064b-\u065f])+"
+# Two ideographs (a Chinese word's usual length) or a short run of syllables count as a word, so a sentence
+# of theirs is not one "word" that is joined to the next.
+_WORD = re.compile(rf"[{IDEOGRAPHS}]{{1,2}}|[{SYLLABLES}]{{1,4}}|{SPACED_WORD}")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 # A closing paragraph of a page rather than of its text: newsletter, sharing, copyright and "more from" boxes.
 _FOOTER = re.compile(
