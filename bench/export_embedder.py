@@ -1,7 +1,7 @@
 """Export all-MiniLM-L6-v2 to int8 ONNX into embeddings/models/minilm, the embedder citebot ships.
 
-The avx2 scheme (7-bit weights) gives the same numbers on every CPU onnxruntime runs on; see the folder's
-README for what it costs on the dev sets against this machine's own scheme.
+The portable scheme (signed 7-bit weights, per channel) gives the same numbers on every CPU onnxruntime runs
+on; see the folder's README for what it costs on the dev sets against this machine's own scheme.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from embeddings.encoder import BUNDLED_EMBEDDER, DEFAULT_MODEL, ONNX_CONFIG, export_onnx
+from embeddings.encoder import BUNDLED_EMBEDDER, DEFAULT_MODEL, ONNX_CONFIG, PORTABLE_SCHEME, export_onnx
 
 MODEL_FILE = "model-int8.onnx"
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        export = export_onnx(DEFAULT_MODEL, Path(scratch) / "export", scheme="avx2")
+        export = export_onnx(DEFAULT_MODEL, Path(scratch) / "export", scheme=PORTABLE_SCHEME)
         config = json.loads((export / ONNX_CONFIG).read_text(encoding="utf-8"))
         shutil.copyfile(export / config["file"], BUNDLED_EMBEDDER / MODEL_FILE)
         shutil.copyfile(export / "tokenizer.json", BUNDLED_EMBEDDER / "tokenizer.json")
