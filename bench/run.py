@@ -36,7 +36,7 @@ import numpy as np
 from bench.telegram_load import bot_process, rss_mb
 from bot.cards import CallbackSigner, CardMaker, QuestionStore
 from bot.terminal import format_answer
-from embeddings.encoder import DEFAULT_MODEL, load_embedder, onnx_export_dir, resolve_model
+from embeddings.encoder import DEFAULT_MODEL, E5_MODEL, load_embedder, onnx_export_dir, resolve_model
 from embeddings.engine import Engine
 from embeddings.evaluate import hit_rank, index_record, normalize, read_qa_file
 from embeddings.retrieval import RetrievalSettings, answer_question
@@ -53,6 +53,13 @@ CACHE = ROOT / "data" / "models"
 PEER_PYTHON = ROOT / "bench" / ".peer-venv" / "bin" / "python"
 CITEBOT = Path(sys.executable).parent / "citebot"
 BACKENDS = ("onnx", "torch")
+# What citebot's rows measure: the bundled English model on each backend, and the default multilingual model
+# (onnx only). The bare SentenceTransformer rows are of the English model.
+RUNS = (("onnx", DEFAULT_MODEL), ("torch", DEFAULT_MODEL), ("onnx", E5_MODEL))
+
+
+def run_name(backend: str, model: str) -> str:
+    return f"{backend}, multilingual-e5 (default)" if model == E5_MODEL else f"{backend}, MiniLM"
 # Questions no SQuAD text answers, for the abstention cards of section 6.
 OFF_TOPIC = [
     "How do I bake sourdough bread?", "What is the boiling point of water on Mars?", "Who painted the Mona Lisa?",
@@ -109,9 +116,9 @@ def all_questions() -> list[str]:
     return [q["q"] for path in (SQUAD, ARTICLE_DEV) for record in read_qa_file(path) for q in record["questions"]]
 
 
-def engine(index_dir: Path, backend: str, rerank: bool = False) -> Engine:
-    settings = RetrievalSettings(rerank=rerank)
-    return Engine(index_dir, IndexSettings(DEFAULT_MODEL, 80, backend), settings, cache_dir=CACHE)
+def engine(index_dir: Path, backend: str, rerank: bool = False, model: str = DEFAULT_MODEL) -> Engine:
+    settings = RetrievalSettings.for_model(model, rerank=rerank)
+    return Engine(index_dir, IndexSettings(model, 80, backend), settings, cache_dir=CACHE)
 
 
 def reranking(work: Path) -> str:
@@ -119,18 +126,20 @@ def reranking(work: Path) -> str:
     corpus = build_corpus(work / "corpus")
     questions = all_questions()
     rows = []
-    engine(work / "squad-rerank", "onnx").build([corpus])
-    for rerank in (False, True):
-        citebot = engine(work / "squad-rerank", "onnx", rerank)
-        citebot.ask("warm up")
-        times = []
-        for question in questions:
-            started = time.perf_counter()
-            answer = citebot.ask(question, 3)
-            format_answer(answer, citebot.present(answer), answer.threshold, styled=False, show_source=False)
-            times.append(time.perf_counter() - started)
-        name = "citebot question, onnx" + (" + reranker" if rerank else " (CITEBOT_RERANK=0)")
-        rows.append([name, len(questions), *percentiles(times)])
+    for model in (DEFAULT_MODEL, E5_MODEL):
+        directory = work / f"squad-rerank-{model.rsplit('/', 1)[-1]}"
+        engine(directory, "onnx", model=model).build([corpus])
+        for rerank in (False, True):
+            citebot = engine(directory, "onnx", rerank, model)
+            citebot.ask("warm up")
+            times = []
+            for question in questions:
+                started = time.perf_counter()
+                answer = citebot.ask(question, 3)
+                format_answer(answer, citebot.present(answer), answer.threshold, styled=False, show_source=False)
+                times.append(time.perf_counter() - started)
+            name = f"citebot question, {run_name('onnx', model)}" + (" + reranker" if rerank else " (CITEBOT_RERANK=0)")
+            rows.append([name, len(questions), *percentiles(times)])
     return table("7. Question latency with and without the reranker (ms), 5,054-passage index, same run",
                  ["what", "questions", "p50 ms", "p95 ms"], rows)
 
@@ -141,15 +150,16 @@ def speed(work: Path) -> tuple[str, str]:
     questions = all_questions()
     build_rows, latency_rows = [], []
     sentences: list[str] = []
-    for backend in BACKENDS:
-        engine(work / f"warm-{backend}", backend).build([ARTICLE])  # loads the model outside the timing
-        citebot = engine(work / f"squad-{backend}", backend)
+    for backend, model in RUNS:
+        slug = f"{backend}-{model.rsplit('/', 1)[-1]}"
+        engine(work / f"warm-{slug}", backend, model=model).build([ARTICLE])  # loads the model outside the timing
+        citebot = engine(work / f"squad-{slug}", backend, model=model)
         started = time.perf_counter()
         report = citebot.build([corpus])
         seconds = time.perf_counter() - started
         index = citebot.open()
         sentences = [index.documents[d].text[s:e] for d, s, e, _ in index.sentences]
-        build_rows.append([f"citebot index, {backend}", report.passages, len(sentences), seconds,
+        build_rows.append([f"citebot index, {run_name(backend, model)}", report.passages, len(sentences), seconds,
                            report.passages / seconds])
         citebot.ask("warm up")
         times = []
@@ -158,7 +168,7 @@ def speed(work: Path) -> tuple[str, str]:
             answer = citebot.ask(question, 3)
             format_answer(answer, citebot.present(answer), 0.4, styled=False, show_source=False)
             times.append(time.perf_counter() - started)
-        latency_rows.append([f"citebot question, {backend}", len(questions), *percentiles(times)])
+        latency_rows.append([f"citebot question, {run_name(backend, model)}", len(questions), *percentiles(times)])
     for backend in BACKENDS:
         model = sentence_transformer(backend)
         model.encode(["warm up"])
@@ -176,8 +186,8 @@ def speed(work: Path) -> tuple[str, str]:
         latency_rows.append([f"bare SentenceTransformer.encode, {backend}", len(questions), *percentiles(times)])
     onnx_p50, torch_p50 = latency_rows[0][2], latency_rows[1][2]
     onnx_rate, torch_rate = build_rows[0][4], build_rows[1][4]
-    latency_rows.append(["speed-up of citebot onnx over torch (p50)", "", torch_p50 / onnx_p50, ""])
-    build_rows.append(["speed-up of citebot onnx over torch", "", "", "", onnx_rate / torch_rate])
+    latency_rows.append(["speed-up of citebot onnx over torch, MiniLM (p50)", "", torch_p50 / onnx_p50, ""])
+    build_rows.append(["speed-up of citebot onnx over torch, MiniLM", "", "", "", onnx_rate / torch_rate])
     return (
         table("1. Question latency in-process (ms; embed + search + sentence pick + format), 5,054-passage index",
               ["what", "questions", "p50 ms", "p95 ms"], latency_rows),
@@ -196,17 +206,19 @@ def cold_start(work: Path) -> str:
         subprocess.run([sys.executable, "-c", "import bot.cli"], cwd=ROOT, check=True)
         imports.append(time.perf_counter() - started)
     rows.append(["python + citebot's imports (no model)", "", statistics.median(imports), ""])
-    for backend in BACKENDS:
-        index_dir = work / f"article-{backend}"
-        engine(index_dir, backend).build([ARTICLE])
-        settings = {"CITEBOT_BACKEND": backend, "CITEBOT_INDEX_DIR": str(index_dir), "CITEBOT_CACHE_DIR": str(CACHE)}
+    for backend, model in RUNS:
+        index_dir = work / f"article-{backend}-{model.rsplit('/', 1)[-1]}"
+        engine(index_dir, backend, model=model).build([ARTICLE])
+        settings = {"CITEBOT_BACKEND": backend, "CITEBOT_MODEL": model, "CITEBOT_INDEX_DIR": str(index_dir),
+                    "CITEBOT_CACHE_DIR": str(CACHE)}
         env = {**os.environ, **settings}
         runs = []
         for _ in range(3):
             started = time.perf_counter()
             subprocess.run([str(CITEBOT), "ask", question], env=env, check=True, capture_output=True)
             runs.append(time.perf_counter() - started)
-        rows.append([f"citebot ask, {backend}", "", statistics.median(runs), f"{bot_memory(settings):.0f}"])
+        rows.append([f"citebot ask, {run_name(backend, model)}", "", statistics.median(runs),
+                     f"{bot_memory(settings):.0f}"])
     return table("3. Cold start of `citebot ask` (median of 3) and resident memory of a running bot",
                  ["what", "", "seconds", "bot RSS MB"], rows)
 

@@ -12,7 +12,7 @@ from dotenv import dotenv_values
 
 from embeddings import (
     BACKENDS,
-    DEFAULT_MODEL,
+    E5_MODEL,
     VECTOR_INDEXES,
     ConfigError,
     IndexSettings,
@@ -49,7 +49,9 @@ class Settings:
     """Every setting of citebot; each field is the environment variable CITEBOT_<FIELD> unless it names another."""
 
     index_dir: Path = DATA_DIR / "index"
-    model: str = DEFAULT_MODEL
+    # multilingual-e5-small: questions and texts in about 100 languages, and English as well as MiniLM
+    # (README, Language). sentence-transformers/all-MiniLM-L6-v2 is the English-only choice.
+    model: str = E5_MODEL
     backend: str = "onnx"
     cache_dir: Path = DATA_DIR / "models"
     max_words: int = 80

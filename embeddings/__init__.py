@@ -36,6 +36,7 @@ _EXPORTS = {
     "MilvusStore": "embeddings.milvus_store",
     "Progress": "embeddings.encoder",
     "DEFAULT_MODEL": "embeddings.encoder",
+    "E5_MODEL": "embeddings.encoder",
     "BACKENDS": "embeddings.encoder",
     "VECTOR_INDEXES": "embeddings.vectors",
     "SUFFIXES": "embeddings.readers",
@@ -67,7 +68,7 @@ __all__ = list(_EXPORTS)
 
 if TYPE_CHECKING:
     from embeddings.document import Document
-    from embeddings.encoder import BACKENDS, DEFAULT_MODEL, Progress
+    from embeddings.encoder import BACKENDS, DEFAULT_MODEL, E5_MODEL, Progress
     from embeddings.engine import BuildReport, CorpusInfo, DocumentInfo, Engine
     from embeddings.errors import (
         CitebotError,

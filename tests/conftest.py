@@ -36,6 +36,15 @@ class FakeEmbedder:
         return vectors / np.where(norms == 0, 1.0, norms)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def english_model():
+    """The front ends default to multilingual-e5; most tests share indexes built once with the bundled
+    MiniLM, so their CLI and bot read that model. tests/test_languages.py runs the default's own paths."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CITEBOT_MODEL", DEFAULT_MODEL)
+        yield
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

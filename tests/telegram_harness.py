@@ -96,6 +96,7 @@ def citebot_telegram(
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": server.base_url,
         "CITEBOT_INDEX_DIR": str(index_dir),
+        "CITEBOT_MODEL": os.environ["CITEBOT_MODEL"],  # the model the tests' shared indexes are built with
         "CITEBOT_TELEGRAM_POLL_TIMEOUT": "1",
         "CITEBOT_TELEGRAM_STATE_DIR": str(workdir / "state"),
         **(settings or {}),

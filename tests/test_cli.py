@@ -23,7 +23,7 @@ pytestmark = pytest.mark.model
 def run(real_embedder, monkeypatch, tmp_path):
     """Invoke citebot with args (and optional input) in an empty working directory, without .env."""
     monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("CITEBOT_")]:
+    for name in [n for n in os.environ if n.startswith("CITEBOT_") and n != "CITEBOT_MODEL"]:
         monkeypatch.delenv(name)
 
     def invoke(*args, input=None):
@@ -336,7 +336,7 @@ def in_terminal(index: Path, columns: int, *args: str, answers: str = "") -> str
     import pty
 
     leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("CITEBOT_") and k != "CITEBOT_MODEL")}
     env.update(CITEBOT_INDEX_DIR=str(index), COLUMNS=str(columns), TERM="xterm")
     process = subprocess.Popen([str(Path(sys.executable).with_name("citebot")), *args], stdin=follower,
                                stdout=follower, stderr=follower, env=env, cwd=index.parent)

@@ -67,7 +67,7 @@ def kinds_index(tmp_path_factory) -> Path:
 
 
 def citebot(work: Path, *args: object) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("CITEBOT_") and k != "CITEBOT_MODEL")}
     env["CITEBOT_INDEX_DIR"] = str(work / "index")
     return subprocess.run([str(CITEBOT), *map(str, args)], capture_output=True, text=True, env=env, cwd=work,
                           timeout=120, stdin=subprocess.DEVNULL)

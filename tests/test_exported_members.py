@@ -6,7 +6,7 @@ PUBLIC = {
     "Engine", "BuildReport", "CorpusInfo", "DocumentInfo", "EvalReport",
     "Answer", "Verdict", "Quote", "Highlight", "Location", "Presentation", "Document", "group_nearby", "touching",
     "IndexSettings", "RetrievalSettings", "Progress", "IndexStore", "DirectoryStore", "MilvusStore",
-    "DEFAULT_MODEL", "BACKENDS", "VECTOR_INDEXES", "SUFFIXES", "MAX_QUESTION_CHARS", "shown_url", "is_address", "display_name",
+    "DEFAULT_MODEL", "E5_MODEL", "BACKENDS", "VECTOR_INDEXES", "SUFFIXES", "MAX_QUESTION_CHARS", "shown_url", "is_address", "display_name",
     "CitebotError", "ConfigError", "IndexStoreError", "IndexNotFoundError", "StoreUnavailableError", "IndexReplacedError",
     "CorruptIndexError",
     "StaleIndexError", "IndexWriteError", "NotAnIndexError", "SourceError", "EmptyQuestionError",

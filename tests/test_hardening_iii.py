@@ -30,7 +30,7 @@ def citebot(tmp_path: Path, *args: object) -> subprocess.CompletedProcess:
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (MEMORY_LIMIT, MEMORY_LIMIT))
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("CITEBOT_") and k != "CITEBOT_MODEL")}
     env["CITEBOT_INDEX_DIR"] = str(tmp_path / "index")
     return subprocess.run([str(CITEBOT), *map(str, args)], capture_output=True, text=True, env=env, cwd=tmp_path,
                           preexec_fn=limit, timeout=240, stdin=subprocess.DEVNULL)

@@ -13,7 +13,7 @@ from embeddings.store import NotAnIndexError, check_replaceable, save_index
 def run(monkeypatch, tmp_path):
     """Invoke citebot in tmp_path (its working directory), without CITEBOT_ variables."""
     monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("CITEBOT_")]:
+    for name in [n for n in os.environ if n.startswith("CITEBOT_") and n != "CITEBOT_MODEL"]:
         monkeypatch.delenv(name)
 
     def invoke(*args):

@@ -86,7 +86,8 @@ def test_a_command_that_needs_the_models_extra_says_so_in_one_line(tmp_path):
     (tmp_path / "notes.txt").write_text("The ferry leaves at nine.\n", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-c", probe, str(tmp_path / "notes.txt"), str(tmp_path / "index")],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, env={"CITEBOT_BACKEND": "torch", "PATH": ""},
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        env={"CITEBOT_BACKEND": "torch", "CITEBOT_MODEL": DEFAULT_MODEL, "PATH": ""},
     )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()

@@ -86,9 +86,10 @@ def test_the_question_tokenizer_splits_as_tokenizers_does():
     assert [ours.ids(text, 64) for text in texts] == [reference.encode(text).ids for text in texts]
 
 
-def citebot(work: Path, *args: object, model: str = E5) -> subprocess.CompletedProcess:
+def citebot(work: Path, *args: object, model: str | None = None) -> subprocess.CompletedProcess:
+    """citebot run as a user runs it: the default model unless model is given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
-    env.update(CITEBOT_INDEX_DIR=str(work / "index"), CITEBOT_MODEL=model)
+    env.update(CITEBOT_INDEX_DIR=str(work / "index"), **({"CITEBOT_MODEL": model} if model else {}))
     return subprocess.run([str(CITEBOT), *map(str, args)], capture_output=True, text=True, env=env, cwd=work,
                           timeout=300, stdin=subprocess.DEVNULL)
 

@@ -72,7 +72,7 @@ def server(tmp_path):
 def run(real_embedder, monkeypatch, tmp_path):
     """citebot through click's runner with the given CITEBOT_* settings only."""
     monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("CITEBOT_")]:
+    for name in [n for n in os.environ if n.startswith("CITEBOT_") and n != "CITEBOT_MODEL"]:
         monkeypatch.delenv(name)
 
     def invoke(*args, **env):
@@ -216,7 +216,7 @@ def test_two_bots_answer_from_one_collection_and_an_update_reaches_both_without_
     from tests.telegram_harness import citebot_telegram
 
     milvus = {"CITEBOT_STORE": "milvus", "CITEBOT_MILVUS_URI": server.uri}
-    environment = {**{k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}, **milvus}
+    environment = {**{k: v for k, v in os.environ.items() if not (k.startswith("CITEBOT_") and k != "CITEBOT_MODEL")}, **milvus}
     citebot = str(Path(sys.executable).parent / "citebot")
     subprocess.run([citebot, "index", str(ARTICLE)], env=environment, cwd=tmp_path, check=True, capture_output=True)
     apis = [FakeBotApi().start() for _ in range(2)]
@@ -271,7 +271,7 @@ def test_eval_never_drops_a_users_collection_named_like_its_scratch(run, tmp_pat
 
 def citebot_process(tmp_path: Path, uri: Path, *args: str) -> subprocess.CompletedProcess:
     """citebot ARGS in a process of its own (Milvus Lite writes to the process's stderr, not to logging)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("CITEBOT_") and k != "CITEBOT_MODEL")}
     env.update(CITEBOT_STORE="milvus", CITEBOT_MILVUS_URI=str(uri))
     return subprocess.run([str(Path(sys.executable).with_name("citebot")), *args], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=240, stdin=subprocess.DEVNULL)

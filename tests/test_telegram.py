@@ -286,7 +286,7 @@ def test_the_webhook_checks_its_secret_token(bot_api, article_engine):
 @pytest.fixture
 def cli_env(monkeypatch, tmp_path, article_index_dir):
     monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith(("CITEBOT_", "TELEGRAM_"))]:
+    for name in [n for n in os.environ if n.startswith(("CITEBOT_", "TELEGRAM_")) and n != "CITEBOT_MODEL"]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("CITEBOT_INDEX_DIR", str(article_index_dir))
 

@@ -60,7 +60,7 @@ def site():
 
 
 def citebot(tmp_path: Path, *args: str, allow: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("CITEBOT_") and k != "CITEBOT_MODEL")}
     env["CITEBOT_INDEX_DIR"] = str(tmp_path / "index")
     if allow:
         env["CITEBOT_ALLOW_PRIVATE_ADDRESSES"] = "1"
