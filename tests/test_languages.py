@@ -31,6 +31,15 @@ QUESTIONS = {  # the same question in five languages and four scripts
 }
 
 
+def test_thai_and_lao_sentences_end_at_the_space_between_two_of_their_letters():
+    thai = "กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย แม่น้ำเจ้าพระยาไหลผ่านใจกลางเมือง ราคา 500 บาท"
+    assert [thai[a:b] for a, b in split_sentences(thai)] == [
+        "กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย", "แม่น้ำเจ้าพระยาไหลผ่านใจกลางเมือง", "ราคา 500 บาท"
+    ]  # a space beside a digit or a Latin letter does not end one
+    khmer = "ភ្នំពេញជារាជធានីនៃកម្ពុជា។ ទន្លេមេគង្គហូរកាត់ទីក្រុង។"
+    assert len(split_sentences(khmer)) == 2
+
+
 def test_sentences_end_at_the_marks_of_other_scripts():
     chinese = "条约将于2026年2月到期。普京表示祝贺！他们会谈了两个小时。"
     assert [chinese[a:b] for a, b in split_sentences(chinese)] == [
@@ -86,10 +95,11 @@ def test_the_question_tokenizer_splits_as_tokenizers_does():
     assert [ours.ids(text, 64) for text in texts] == [reference.encode(text).ids for text in texts]
 
 
-def citebot(work: Path, *args: object, model: str | None = None) -> subprocess.CompletedProcess:
-    """citebot run as a user runs it: the default model unless model is given."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_")}
-    env.update(CITEBOT_INDEX_DIR=str(work / "index"), **({"CITEBOT_MODEL": model} if model else {}))
+def citebot(work: Path, *args: object, model: str | None = None, locale: str = "C.UTF-8") -> subprocess.CompletedProcess:
+    """citebot run as a user runs it: the default model unless model is given, in the locale given."""
+    locales = ("LANGUAGE", "LC_ALL", "LC_MESSAGES")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEBOT_") and k not in locales}
+    env.update(CITEBOT_INDEX_DIR=str(work / "index"), LANG=locale, **({"CITEBOT_MODEL": model} if model else {}))
     return subprocess.run([str(CITEBOT), *map(str, args)], capture_output=True, text=True, env=env, cwd=work,
                           timeout=300, stdin=subprocess.DEVNULL)
 
@@ -120,6 +130,28 @@ def test_an_off_topic_question_in_russian_is_not_answered_and_a_greeting_is_not_
     assert json.loads(asked.stdout)["verdict"] == "not_in_text"
     chatted = citebot(multilingual_index, "ask", QUESTIONS["ru"])
     assert chatted.returncode == 0 and "New START" in chatted.stdout and "only read" not in chatted.stdout
+
+
+@pytest.mark.model
+def test_the_command_line_speaks_the_language_of_lang_or_else_of_the_locale(multilingual_index):
+    off_topic = "Сколько стоит билет на поезд из Парижа в Лион?"
+    russian = "Похоже, в тексте нет ответа (уверенность "
+    assert citebot(multilingual_index, "--lang", "ru", "ask", off_topic).stdout.startswith(russian)
+    assert citebot(multilingual_index, "ask", off_topic, locale="ru_RU.UTF-8").stdout.startswith(russian)
+    english = citebot(multilingual_index, "ask", off_topic)
+    assert english.stdout.startswith("The text does not seem to answer that (confidence ")
+    assert citebot(multilingual_index, "--lang", "en", "ask", off_topic, locale="ru_RU.UTF-8").stdout == english.stdout
+
+
+@pytest.mark.model
+def test_a_thai_question_quotes_the_thai_clause_that_answers_it(tmp_path):
+    text = ("กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย แม่น้ำเจ้าพระยาไหลผ่านใจกลางเมือง "
+            "เมืองนี้มีประชากรประมาณสิบล้านคน")
+    (tmp_path / "bangkok.txt").write_text(text + "\n", encoding="utf-8")
+    assert citebot(tmp_path, "index", tmp_path / "bangkok.txt").returncode == 0
+    answer = json.loads(citebot(tmp_path, "ask", "--json", "แม่น้ำอะไรไหลผ่านกรุงเทพ").stdout)
+    highlight = answer["passages"][0]["highlight"]
+    assert text[highlight["start"] : highlight["end"]] == "แม่น้ำเจ้าพระยาไหลผ่านใจกลางเมือง"
 
 
 @pytest.mark.model
