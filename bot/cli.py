@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from bot import i18n
 from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
 from bot.render import names_sources, small_talk, small_talk_reply
 from bot.terminal import fitted, format_answer, printable
@@ -87,10 +88,12 @@ verbose_option = click.option("-v", "--verbose", count=True, expose_value=False,
 @click.group(cls=CitebotGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), help="Settings file (default ./.env).")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.option("--lang", metavar="CODE", help="Language of citebot's own words: en or ru (default: the locale's).")
 @click.pass_context
-def cli(ctx: click.Context, env_file: Path | None, verbose: int) -> None:
+def cli(ctx: click.Context, env_file: Path | None, verbose: int, lang: str | None) -> None:
     """citebot answers questions about a text by quoting it verbatim."""
     ctx.obj = {"env_file": env_file, "verbose": verbose}
+    i18n.use(lang or i18n.locale_language())
 
 
 def _settings(**flags: object) -> Settings:

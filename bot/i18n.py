@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import gettext
+import os
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +23,15 @@ def pick(code: str | None) -> str:
     """The language citebot speaks for a code such as "ru", "ru-RU" or "pt_BR": its own, or English."""
     base = (code or "").replace("_", "-").split("-")[0].lower()
     return base if base in LANGUAGES else "en"
+
+
+def locale_language() -> str | None:
+    """The language of the locale a command runs in, as gettext reads it (LANGUAGE, LC_ALL, LC_MESSAGES,
+    LANG: the first one set), e.g. "ru_RU.UTF-8"; None when none is."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        if os.environ.get(name):
+            return os.environ[name].split(":")[0]
+    return None
 
 
 def use(code: str | None) -> str:

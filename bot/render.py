@@ -98,12 +98,18 @@ def abstention_with_confidence(answer: Answer, threshold: float) -> str:
     for a reader at a terminal; "" for an answer."""
     if answer.verdict is Verdict.ANSWERED:
         return ""
+    confidence = f"{answer.confidence:.2f}"
     if answer.verdict is Verdict.UNCERTAIN:
-        return f"{MAY_NOT_ANSWER} (confidence {answer.confidence:.2f}). The closest passage, not marked as the answer:"
+        return _("The text may not answer this (confidence {confidence}). The closest passage, not marked as the "
+                 "answer:").format(confidence=confidence)
     if answer.absent:
-        return f"{_not_mentioned(answer)}. The nearest passage:"
-    below = f", below {threshold:.2f}" if answer.confidence < threshold else ""
-    return f"{NOT_ANSWERED} (confidence {answer.confidence:.2f}{below}). The nearest passage:"
+        return _("The text does not seem to answer that: it never mentions {names}. The nearest passage:").format(
+            names=_names(answer))
+    if answer.confidence < threshold:
+        return _("The text does not seem to answer that (confidence {confidence}, below {threshold}). The nearest "
+                 "passage:").format(confidence=confidence, threshold=f"{threshold:.2f}")
+    return _("The text does not seem to answer that (confidence {confidence}). The nearest passage:").format(
+        confidence=confidence)
 
 
 def abstention_with_closeness(answer: Answer) -> str:
@@ -113,17 +119,16 @@ def abstention_with_closeness(answer: Answer) -> str:
     if answer.verdict is Verdict.UNCERTAIN:
         return _("The text may not answer this. The closest passage, which may not answer it:")
     if answer.absent:
-        names = ", ".join(f"“{shorten(name, 40)}”" for name in answer.absent[:3])
         return _("The text does not seem to answer that: it never mentions {names}. The nearest passage:").format(
-            names=names)
+            names=_names(answer))
     if answer.confidence < BARELY_RELATED:
         return _("The text does not seem to answer that. The nearest passage is barely related:")
     return _("The text does not seem to answer that. The nearest passage is only loosely related:")
 
 
-def _not_mentioned(answer: Answer) -> str:
-    names = ", ".join(f"“{shorten(name, 40)}”" for name in answer.absent[:3])
-    return f"{NOT_ANSWERED}: it never mentions {names}"
+def _names(answer: Answer) -> str:
+    """The names and numbers of the question that no text holds, quoted, at most three."""
+    return ", ".join(f"“{shorten(name, 40)}”" for name in answer.absent[:3])
 
 
 _GREETING = re.compile(
