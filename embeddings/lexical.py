@@ -5,13 +5,13 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
+from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
 
 from embeddings.text import SPACED_WORD, UNSPACED
 
@@ -23,25 +23,41 @@ logging.getLogger("bm25s").setLevel(logging.NOTSET)
 _TOKEN = re.compile(rf"([{UNSPACED}]+)|{SPACED_WORD}")
 # Two stems sharing this many first letters, one the start of the other, are taken as forms of one word.
 HELD_PREFIX = 5
-_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+# English's, and Russian's (no Latin word is in it); bm25s has none for the other scripts stemmed here.
+_STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN)
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Stemmer.Stemmer:
-    return Stemmer.Stemmer("english")
+# A word is stemmed in the language its script says (the first letter's): a Cyrillic word as Russian, an
+# Arabic one as Arabic, Devanagari as Hindi; Latin and the rest as English, since a Latin word does not
+# say which language it is. Snowball's stemmers, through PyStemmer.
+_SCRIPTS = (("\u0400", "\u04ff", "russian"), ("\u0600", "\u06ff", "arabic"), ("\u0900", "\u097f", "hindi"),
+            ("\u0370", "\u03ff", "greek"), ("\u0530", "\u058f", "armenian"), ("\u0b80", "\u0bff", "tamil"))
+
+
+@cache
+def _stemmer(language: str) -> Stemmer.Stemmer:
+    return Stemmer.Stemmer(language)
+
+
+def _language(word: str) -> str:
+    for low, high, language in _SCRIPTS:
+        if low <= word[0] <= high:
+            return language
+    return "english"
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-case, drop stop words and one-letter tokens, and stem; runs of scripts without spaces become
     their character pairs."""
-    words, pairs = [], []
+    words: dict[str, list[str]] = {}
+    pairs = []
     for match in _TOKEN.finditer(text.lower()):
         run = match.group(1)
         if run:
             pairs += [run[i : i + 2] for i in range(max(1, len(run) - 1))]
         elif len(match.group()) > 1 and match.group() not in _STOPWORDS:
-            words.append(match.group())
-    return _stemmer().stemWords(words) + pairs
+            words.setdefault(_language(match.group()), []).append(match.group())
+    return [stem for language, group in words.items() for stem in _stemmer(language).stemWords(group)] + pairs
 
 
 class LexicalIndex:

@@ -55,6 +55,13 @@ def test_word_search_reads_chinese_as_character_pairs_and_english_as_stems():
     assert tokenize("When do the treaties expire?") == ["treati", "expir"]
 
 
+def test_word_search_stems_a_word_in_the_language_of_its_script():
+    assert sorted(tokenize("Когда истекают договоры?")) == sorted(tokenize("договор истекает"))  # no "когда"
+    assert tokenize("किताबें") == tokenize("किताब")
+    assert tokenize("الكتب") == tokenize("كتب")
+    assert tokenize("Договоры treaties") == ["договор", "treati"]
+
+
 @pytest.mark.parametrize("question, english", [
     (QUESTIONS["en"], True), ("daleks' home world?", True), ("who is de Gaulle", True),
     (QUESTIONS["ru"], False), (QUESTIONS["de"], False), (QUESTIONS["zh"], False), (QUESTIONS["hi"], False),
