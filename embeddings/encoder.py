@@ -126,7 +126,7 @@ class OnnxEmbedder:
         self._lock = threading.Lock()
 
     def encode(
-        self, texts: list[str], progress: Progress | None = None, query: bool = False, batch_size: int = 8
+        self, texts: list[str], progress: Progress | None = None, query: bool = False, batch_size: int = 4
     ) -> np.ndarray:
         """Return one L2-normalised float32 row per text.
 
@@ -134,6 +134,8 @@ class OnnxEmbedder:
         faster than one batch after another on 2 threads. A question is too short to gain from a second
         thread, and that thread's spin-wait after the run would take a core from the reranker that reads
         next (measured: 41 ms a reranked question with it, 25 ms without; 3.8 ms either way unreranked).
+        Batches of 4 rather than 8: multilingual-e5 embedded 1,200 SQuAD sentences at 186 to 215 a second
+        against 169 to 173, and MiniLM at least as fast.
         """
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Batches of similar length waste little on padding.
