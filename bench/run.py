@@ -36,7 +36,15 @@ import numpy as np
 from bench.telegram_load import bot_process, rss_mb
 from bot.cards import CallbackSigner, CardMaker, QuestionStore
 from bot.terminal import format_answer
-from embeddings.encoder import DEFAULT_MODEL, E5_MODEL, load_embedder, onnx_export_dir, resolve_model
+from embeddings.encoder import (
+    DEFAULT_MODEL,
+    E5_MODEL,
+    PORTABLE_SCHEME,
+    export_onnx,
+    load_embedder,
+    onnx_export_dir,
+    resolve_model,
+)
 from embeddings.engine import Engine
 from embeddings.evaluate import hit_rank, index_record, normalize, read_qa_file
 from embeddings.retrieval import RetrievalSettings, answer_question
@@ -99,6 +107,8 @@ def sentence_transformer(backend: str):
     if backend == "torch":
         return SentenceTransformer(str(resolve_model(DEFAULT_MODEL)), device="cpu")
     export = onnx_export_dir(DEFAULT_MODEL, CACHE)
+    if not (export / "citebot-onnx.json").exists():  # a fresh clone: ST needs the whole export, not the bare file
+        export_onnx(DEFAULT_MODEL, export, PORTABLE_SCHEME)
     config = json.loads((export / "citebot-onnx.json").read_text())
     return SentenceTransformer(str(export), backend="onnx", model_kwargs={"file_name": config["file"]})
 
