@@ -8,6 +8,11 @@ rule: the highest abstain_logit at which at most ABSTAIN_BUDGET of the answerabl
 wordings) are abstained on, and the highest hedge_logit at which at most NOT_ANSWERED_BUDGET are hedged or
 abstained on. The same table is printed for the development sets, for reference only.
 
+Last, for a model whose scale differs across languages (multilingual-e5), where its first-stage confidence
+falls for questions in the text's language and in another (squad2_calibration_translated.jsonl: 42 of
+its questions put into Russian, French, Japanese and Arabic, each also asked of the next article), and
+the verdicts at the thresholds citebot uses there.
+
     make calibrate      (or: .venv/bin/python bench/calibrate.py [QA.jsonl ...] for other reference sets)
 """
 
@@ -32,6 +37,7 @@ from embeddings.retrieval import RetrievalSettings, answer_question, judge  # no
 
 DATA = Path(__file__).parent / "data"
 CALIBRATION = DATA / "squad2_calibration.jsonl"
+TRANSLATED = DATA / "squad2_calibration_translated.jsonl"
 REFERENCE = [DATA / "squad_dev_20x30.jsonl", DATA / "chat_dev.jsonl", DATA / "article_dev.jsonl",
              DATA / "squad2_heldout_6x60.jsonl"]
 ABSTAIN_BUDGET = 0.01
@@ -94,8 +100,30 @@ def fit(answerable: np.ndarray, base: RetrievalSettings) -> RetrievalSettings:
     return replace(base, abstain_logit=float(abstain), hedge_logit=float(hedge))
 
 
+def languages(settings: RetrievalSettings) -> None:
+    """Where the first stage's confidence falls in the question's language and across languages, and the
+    verdicts at settings' thresholds."""
+    plain = replace(settings, rerank=False)
+    sets = {"same language": measure(CALIBRATION, plain, cross=True),
+            "across languages": measure(TRANSLATED, plain)}
+    print("\nWithout the reranker: first-stage confidence, percentiles (answerable; unrelated: asked of another "
+          "article)")
+    print(f"  {'':18s}{'answerable p1':>15s}{'p3':>7s}{'p10':>7s}{'unrelated p50':>15s}{'p90':>7s}{'p97':>7s}")
+    for name, found in sets.items():
+        answerable = found["answerable"][:, 0]
+        unrelated = found["cross-article" if "cross-article" in found else "unanswerable"][:, 0]
+        print(f"  {name:18s}" + "".join(f"{np.percentile(answerable, q):{w}.3f}" for q, w in ((1, 15), (3, 7), (10, 7)))
+              + "".join(f"{np.percentile(unrelated, q):{w}.3f}" for q, w in ((50, 15), (90, 7), (97, 7))))
+    same = replace(plain, across_languages=0.0)
+    print(f"\nVerdicts at min_confidence {same.min_confidence:.3f} / hedge_confidence {same.hedge_confidence:.3f}, "
+          f"both {settings.across_languages:.3f} lower across languages")
+    table({"same language": sets["same language"]}, [("same", same)], False)
+    table({"across languages": sets["across languages"]}, [("across", same.lowered(settings.across_languages))], False)
+
+
 def main(reference: list[Path]) -> None:
-    base = RetrievalSettings()
+    config = load_settings()
+    base = config.retrieval_settings()
     print(f"Fitting on {CALIBRATION.name}: at most {ABSTAIN_BUDGET:.0%} of its answerable questions abstained on, "
           f"at most {NOT_ANSWERED_BUDGET:.0%} not answered (hedged or abstained), as written and reworded.")
     found = {CALIBRATION.stem: measure(CALIBRATION, base, cross=True),
@@ -116,6 +144,9 @@ def main(reference: list[Path]) -> None:
     print(f"\nWithout the reranker, hedge_confidence (min_confidence {base.min_confidence}):")
     plain = {CALIBRATION.stem: measure(CALIBRATION, replace(base, rerank=False), cross=True)}
     table(plain, [(f"{h:.2f}", replace(base, hedge_confidence=h)) for h in np.arange(0.40, 0.551, 0.05)], False)
+    model = config.retrieval_settings()
+    if model.across_languages:
+        languages(model)
 
 
 if __name__ == "__main__":

