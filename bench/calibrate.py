@@ -10,14 +10,16 @@ abstained on. The same table is printed for the development sets, for reference 
 
 Last, for a model whose scale differs across languages (multilingual-e5), where its first-stage confidence
 falls for questions in the text's language and in another (squad2_calibration_translated.jsonl: 42 of
-its questions put into Russian, French, Japanese and Arabic, each also asked of the next article), and
-the verdicts at the thresholds citebot uses there.
+its questions put into Russian, French, Japanese and Arabic, each also asked of the next article), the
+verdicts at the thresholds citebot uses there, and how its cosines run in each language of
+languages_probe.json (ten sentences with questions they answer and questions they do not, translated).
 
     make calibrate      (or: .venv/bin/python bench/calibrate.py [QA.jsonl ...] for other reference sets)
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from dataclasses import replace
@@ -32,12 +34,14 @@ from train_reranker import chat_style  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from embeddings.encoder import load_embedder  # noqa: E402
 from embeddings.evaluate import index_record, read_qa_file  # noqa: E402
+from embeddings.languages import writing  # noqa: E402
 from embeddings.reranker import load_reranker  # noqa: E402
 from embeddings.retrieval import RetrievalSettings, answer_question, judge  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 CALIBRATION = DATA / "squad2_calibration.jsonl"
 TRANSLATED = DATA / "squad2_calibration_translated.jsonl"
+PROBE = DATA / "languages_probe.json"
 REFERENCE = [DATA / "squad_dev_20x30.jsonl", DATA / "chat_dev.jsonl", DATA / "article_dev.jsonl",
              DATA / "squad2_heldout_6x60.jsonl"]
 ABSTAIN_BUDGET = 0.01
@@ -119,6 +123,22 @@ def languages(settings: RetrievalSettings) -> None:
           f"both {settings.across_languages:.3f} lower across languages")
     table({"same language": sets["same language"]}, [("same", same)], False)
     table({"across languages": sets["across languages"]}, [("across", same.lowered(settings.across_languages))], False)
+    probe(settings)
+
+
+def probe(settings: RetrievalSettings) -> None:
+    """How the model's cosines run in each language of the probe: a question's with the sentence answering
+    it, and an unrelated question's with the closest sentence (medians), beside the thresholds raised."""
+    config = load_settings()
+    embedder = load_embedder(config.model, config.backend, config.cache_dir)
+    print(f"\nCosines by language ({PROBE.name}; medians): answered, unrelated's best, thresholds raised by")
+    for language, texts in json.loads(PROBE.read_text(encoding="utf-8"))["languages"].items():
+        sentences = embedder.encode(texts["sentences"])
+        unrelated = (embedder.encode(texts["unrelated"], query=True) @ sentences.T).max(axis=1)
+        answered = ((embedder.encode(texts["answered"], query=True) * sentences).sum(axis=1)
+                    if texts["answered"] else np.array([np.nan]))
+        raised = dict(settings.raised_for).get(writing(texts["sentences"][0]), 0.0)
+        print(f"  {language}: {np.median(answered):.3f}  {np.median(unrelated):.3f}  {raised:+.3f}")
 
 
 def main(reference: list[Path]) -> None:

@@ -31,8 +31,8 @@ _OTHERS = frozenset(
     " sino ano saan kailan bakit paano ang ng mga vem vad när hur vilken hvem hvad hvor hvornår hvordan hvilken"
     " kuka mikä missä milloin miten miksi".split()
 )
-# Scripts that write one language family's texts alike: a Japanese question may be about a Chinese text.
-_SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HALFWIDTH": "CJK", "FULLWIDTH": "CJK"}
+_KANA = ("HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA")
+_IDEOGRAPHIC = ("CJK", "FULLWIDTH", "HALFWIDTH", *_KANA)
 
 
 def looks_english(text: str) -> bool:
@@ -48,11 +48,14 @@ def looks_english(text: str) -> bool:
 
 def writing(text: str) -> str:
     """The language a text reads as, as far as its letters tell: "english", "latin" for another language in
-    Latin letters, else its main script ("CYRILLIC", "ARABIC", "CJK", "DEVANAGARI"...)."""
+    Latin letters, "japanese" (ideographs with kana), "chinese" (without), else its main script ("CYRILLIC",
+    "ARABIC", "DEVANAGARI", "HANGUL"...)."""
     scripts = Counter(unicodedata.name(c, "?").split()[0] for c in text if c.isalpha())
     if not scripts:
         return "english"
     script = scripts.most_common(1)[0][0]
     if script == "LATIN":
         return "english" if looks_english(text) else "latin"
-    return _SAME_SCRIPT.get(script, script)
+    if script in _IDEOGRAPHIC:
+        return "japanese" if any(kana in scripts for kana in _KANA) else "chinese"
+    return script
