@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import _
+from bot.i18n import N_, _
 from embeddings import Answer, Quote, Verdict, display_name, touching
 
 NOT_ANSWERED = "The text does not seem to answer that"
 MAY_NOT_ANSWER = "The text may not answer this"
+# The engine's notes on an answer, in English; marked here so the catalogs hold them (shown with _()).
+ENGINE_NOTES = (N_("asked about the whole text, so its opening is quoted"), N_("the index holds no text"),
+                N_("the question was cut to its first 1000 characters"))
 # Confidence below which the nearest passage is called barely (rather than loosely) related.
 BARELY_RELATED = 0.2
 
@@ -26,7 +29,8 @@ def place_line(excerpt: list[Quote]) -> str:
     places = []
     for part in parts:
         section = f"{part[0].section} · " if part[0].section else ""
-        places.append(f"{section}{_unit(part)} · chars {part[0].start:,}–{part[-1].end:,}")
+        chars = _("chars {start}–{end}").format(start=f"{part[0].start:,}", end=f"{part[-1].end:,}")
+        places.append(f"{section}{_unit(part)} · {chars}")
     return " … ".join(places)
 
 
@@ -41,7 +45,9 @@ def _unit(excerpt: list[Quote]) -> str:
     """"page 3" (or "pages 3–4") in a PDF, else "¶ 4" (or "¶ 4–5")."""
     first, last = excerpt[0], excerpt[-1]
     if first.page:
-        return f"page {first.page}" if last.page == first.page else f"pages {first.page}–{last.page}"
+        if last.page == first.page:
+            return _("page {number}").format(number=first.page)
+        return _("pages {first}–{last}").format(first=first.page, last=last.page)
     return f"¶ {first.paragraph}" + (f"–{last.paragraph}" if last.paragraph != first.paragraph else "")
 
 

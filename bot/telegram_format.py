@@ -64,11 +64,11 @@ def card_html(
         asked: the question the card answers, as its asker wrote it: shown first, in a code span no text
             can close, so that words of the asker's can never pass for the bot's.
     """
-    first = f"Asked: <code>{plain(asked)}</code>" if asked else ""
+    first = plain(_("Asked:")) + f" <code>{plain(asked)}</code>" if asked else ""
     if heading:
         first = f"{first} · {plain(heading)}" if first else plain(heading)
     lines = [first] if first else []
-    lines += [f"<i>Note: {plain(note)}.</i>" for note in notes]
+    lines += ["<i>" + plain(_("Note: {note}.").format(note=_(note))) + "</i>" for note in notes]
     if lead:
         lines.append(f"<i>{plain(lead)}</i>")
     places = place_line(excerpt)
@@ -77,7 +77,7 @@ def card_html(
     after = [f"<i>{plain(places)}</i>"]
     for quote in also:
         where = paragraphs_line([quote]) + (f" · {source_name([quote])}" if show_source else "")
-        after.append(f"Also, {plain(where)}: “{plain(sentence(quote, 160))}”")
+        after.append(plain(_("Also, {where}: “{sentence}”").format(where=where, sentence=sentence(quote, 160))))
     after += [plain(footer)] if footer else []
     around = "\n".join(lines + after)
     # The card's own lines, the two line breaks around the quote, and room for the "…" of a cut.

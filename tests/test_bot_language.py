@@ -35,6 +35,9 @@ def test_a_russian_reader_gets_the_bots_words_in_russian_and_the_quotes_as_writt
     card = api.card(ask(api, 901, "Who congratulated Trump?", "ru"))
     assert any("Putin" in bold for bold in card.bold)  # the article's own words, not translated
     assert {"шире ▶", "следующее совпадение"} <= set(card.buttons())
+    assert "симв. " in card.text and "chars" not in card.text  # the place line: "¶ 1 · симв. 0–279"
+    overview = api.card(ask(api, 901, "What is this article about?", "ru"))
+    assert "Примечание: вопрос обо всём тексте, поэтому приведено его начало." in overview.text
     [thanks] = api.wait_for_replies(ask(api, 901, "thanks!", "ru"))
     assert thanks.text == "Пожалуйста!"
 
@@ -52,6 +55,14 @@ def test_every_message_has_its_russian_translation_and_the_compiled_catalog_is_c
             assert compiled.ngettext(*message, 5) == translation[2]
         else:
             assert compiled.gettext(message) == translation, message
+
+
+def test_the_engines_notes_are_the_ones_the_catalog_holds():
+    from bot.render import ENGINE_NOTES
+    from embeddings.retrieval import MAX_QUESTION_CHARS, OPENING_NOTE
+
+    assert set(ENGINE_NOTES) == {OPENING_NOTE, "the index holds no text",
+                                 f"the question was cut to its first {MAX_QUESTION_CHARS} characters"}
 
 
 def test_the_template_holds_every_string_the_bot_marks():
