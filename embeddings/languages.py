@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
+from itertools import groupby
 
 _WORD = re.compile(r"[^\W\d_]+")
 # Short words that are common in questions of each language and rare in the others' (a word both use, as
@@ -17,45 +19,70 @@ _ENGLISH = frozenset(
 )
 _OTHERS = frozenset(
     # German, Spanish, French, Italian, Portuguese, Dutch
-    "der das und ist wann wer wie was welche welcher welches nicht ein eine im mit von zu auf für den dem des"
-    " wurde wurden sind hat haben"
-    " el la los las que qué cuál cuáles cuándo dónde quién quiénes cómo es y por para con una del fue son"
+    "der das und ist wann wer wie was wo wem wen wozu warum welche welcher welches nicht ein eine"
+    " im mit von zu auf für den dem des wurde wurden sind hat haben"
+    " el la los las que qué cuál cuáles cuándo dónde quién quiénes cómo es y por para con una del fue"
     " le les est qui quoi quand où une des du et pour avec dans sont été"
-    " il che chi quando dove come sono della nel nella"
-    " o os as quem onde quando foi são uma não"
-    " het een wat wie waar hoe welke niet van zijn werd"
+    " il che chi quando sono della nel nella"
+    " os quem onde quando foi são uma não"
+    " het een wat wie waar welke niet zijn werd"
     # Polish, Czech, Romanian, Turkish, Indonesian and Malay, Tagalog, Swedish, Danish and Norwegian, Finnish:
     # their question words are plain Latin letters too, so they would otherwise pass for English
-    " kto gdzie kiedy jak jaki jaka jakie ile czy dlaczego jest się kdo kde kdy proč cine unde când cum care"
+    " kto gdzie kiedy jak jaki jaka jakie ile czy dlaczego jest się kdo kde kdy proč cine unde când"
     " este și kim nerede hangi nasıl neden kaç ve siapa apa kapan bagaimana mengapa berapa yang dan adalah"
     " sino ano saan kailan bakit paano ang ng mga vem vad när hur vilken hvem hvad hvor hvornår hvordan hvilken"
     " kuka mikä missä milloin miten miksi".split()
 )
-_KANA = ("HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA")
-_IDEOGRAPHIC = ("CJK", "FULLWIDTH", "HALFWIDTH", *_KANA)
+# Words of _OTHERS that, capitalised, are as often names in English questions ("Kim Jong Un?", "Dan").
+_NAMES_TOO = frozenset("kim yang dan ang sino wat".split())
+_KANA = frozenset({"HIRAGANA", "KATAKANA"})
+# Chinese and Japanese write a word in a character or two, so each ideograph or kana weighs as a word.
+_BY_CHARACTER = frozenset({"CJK", *_KANA})
 
 
 def looks_english(text: str) -> bool:
     """Whether text reads as English: its words mostly in plain Latin letters, and more of them English
     question words than another language's."""
-    words = _WORD.findall(text.lower())
+    words = _WORD.findall(unicodedata.normalize("NFKC", text))
     if not words:
         return True
     if sum(word.isascii() for word in words) < 0.7 * len(words):
         return False
-    return sum(word in _OTHERS for word in words) <= sum(word in _ENGLISH for word in words)
+    others = sum(word.lower() in _OTHERS and not (word[0].isupper() and word.lower() in _NAMES_TOO) for word in words)
+    return others <= sum(word.lower() in _ENGLISH for word in words)
 
 
 def writing(text: str) -> str:
     """The language a text reads as, as far as its letters tell: "english", "latin" for another language in
-    Latin letters, "japanese" (ideographs with kana), "chinese" (without), else its main script ("CYRILLIC",
-    "ARABIC", "DEVANAGARI", "HANGUL"...)."""
-    scripts = Counter(unicodedata.name(c, "?").split()[0] for c in text if c.isalpha())
-    if not scripts:
-        return "english"
-    script = scripts.most_common(1)[0][0]
-    if script == "LATIN":
+    Latin letters, "japanese" (ideographs with kana), "chinese" (without), its main script for the rest
+    ("CYRILLIC", "ARABIC", "DEVANAGARI", "HANGUL"...), and "" for a text without letters.
+
+    Scripts are weighed by words, and Latin words count for less than a third: names and terms in Latin
+    letters ("OpenAI", "ChatGPT") run through questions in every script, hardly ever the other way round."""
+    text = unicodedata.normalize("NFKC", text)  # full- and halfwidth forms as the letters they stand for
+    words: Counter[str] = Counter()
+    for word in _WORD.findall(text):
+        for script, run in groupby(word, _script):
+            words[script] += len(list(run)) if script in _BY_CHARACTER else 1
+    words.pop("", None)
+    if not words:
+        return ""
+    others = [(count, script) for script, count in words.items() if script != "LATIN"]
+    if not others or 3 * sum(count for count, _ in others) < sum(words.values()):
         return "english" if looks_english(text) else "latin"
-    if script in _IDEOGRAPHIC:
-        return "japanese" if any(kana in scripts for kana in _KANA) else "chinese"
+    script = max(others)[1]
+    if script in _BY_CHARACTER:
+        return "japanese" if any(kana in words for kana in _KANA) else "chinese"
     return script
+
+
+@lru_cache(maxsize=4096)
+def _script(letter: str) -> str:
+    """The script a letter (NFKC-normalised) is written in, from its Unicode name: "LATIN", "CYRILLIC",
+    "CJK" (with 々 and 〇), "HIRAGANA", "KATAKANA" (with ー)...; "" for an unnamed one."""
+    name = unicodedata.name(letter, "")
+    if name.startswith(("CJK", "IDEOGRAPHIC")):
+        return "CJK"
+    if name.startswith("KATAKANA"):
+        return "KATAKANA"
+    return name.split()[0] if name else ""

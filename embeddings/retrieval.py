@@ -342,27 +342,34 @@ def answer_question(
         margin = settings.rerank_related_margin
     # Names are capitalised words in English; German capitalises every noun, and inflection changes names.
     absent = absent_names(index, query) if english else ()
-    settings = _on_the_scale_of(settings, index, query, highlight_row)
+    # The thresholds are on the scale of the sentence that gave similarity.
+    settings = _on_the_scale_of(settings, index, query, max(sentence_cosine, key=sentence_cosine.__getitem__))
     verdict = judge(confidence, logit, absent, settings)
     return Answer(question, verdict is Verdict.ANSWERED, quotes, similarity, coverage, confidence, notes,
                   query_vector, margin, settings.min_confidence, query, logit, verdict, absent)
 
 
 def _on_the_scale_of(settings: RetrievalSettings, index: Index, query: str, sentence_row: int) -> RetrievalSettings:
-    """settings with the thresholds for the languages of query and of the answering sentence."""
+    """settings with the thresholds for the languages of query and of its nearest sentence (a text without
+    letters, as "2026?", is on either's scale)."""
     if not settings.across_languages and not settings.raised_for:
         return settings
-    doc, start, end, _ = (int(v) for v in index.sentences[sentence_row])
-    asked, answering = writing(query), writing(index.documents[doc].text[start:end])
-    if asked != answering:
+    asked, answering = writing(query), writing(_shown(index, index.sentences[sentence_row]))
+    if asked and answering and asked != answering:
         return settings.lowered(settings.across_languages)
     return settings.lowered(-dict(settings.raised_for).get(asked, 0.0))
 
 
 def _reads_english(index: Index, passage: np.ndarray) -> bool:
     """Whether a passage (a row of index.passages) reads as English."""
-    doc, start, end = (int(v) for v in passage[:3])
-    return looks_english(index.documents[doc].text[start:end])
+    return looks_english(_shown(index, passage))
+
+
+def _shown(index: Index, row: np.ndarray) -> str:
+    """The text of a span (a row of index.passages or index.sentences) as a reader sees it: a Markdown
+    link's words without its address, which would otherwise read as English."""
+    doc, start, end = (int(v) for v in row[:3])
+    return index.layout(doc).shown(index.documents[doc].text[start:end])
 
 
 def absent_names(index: Index, query: str) -> tuple[str, ...]:

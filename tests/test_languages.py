@@ -68,7 +68,11 @@ def test_word_search_stems_a_word_in_the_language_of_its_script():
     ("¿Cuándo expira el tratado?", False), ("Quand le traité expire-t-il ?", False),
     # mostly plain Latin letters, and no English word among them
     ("Kto pogratulował Donaldowi Trumpowi?", False), ("Perjanjian apa yang akan segera berakhir?", False),
-    ("Donald Trump'ı kim tebrik etti?", False),
+    ("Donald Trump'ı kim tebrik etti?", False), ("Was hat Lady Gaga gesungen?", False),
+    # English words and names that are another language's words too
+    ("Health care costs?", True), ("Kim Jong Un?", True), ("Does Dan care?", True), ("Who is Yang Liwei?", True),
+    ("Who was John von Neumann?", True), ("What was MIT originally known as?", True),
+    ("Ｗｈａｔ ｉｓ ｉｔ？", True),  # fullwidth
 ])
 def test_only_english_questions_are_taken_for_english(question, english):
     assert looks_english(question) is english
@@ -80,7 +84,16 @@ def test_a_text_is_written_in_english_another_latin_language_or_its_script():
     assert writing(QUESTIONS["ru"]) == writing("Хто привітав Дональда Трампа?") == "CYRILLIC"
     assert writing(QUESTIONS["zh"]) == "chinese"
     assert writing("ドナルド・トランプを祝福したのは誰ですか？") == writing("条約は何時失効しますか") == "japanese"  # kana
-    assert writing("Какой договор истекает в 2026 году? (New START)") == "CYRILLIC"  # by most of its letters
+    assert writing("ﾄﾞﾅﾙﾄﾞを祝福したのは誰") == writing("日々の天気") == "japanese"  # halfwidth kana; 々
+    assert writing("2026?") == ""
+
+
+@pytest.mark.parametrize("text, written", [
+    ("Какой договор истекает в 2026 году? (New START)", "CYRILLIC"), ("Что такое OpenAI ChatGPT?", "CYRILLIC"),
+    ("OpenAI的CEO是谁？", "chinese"), ("The treaty is called СНВ-3 in Russian.", "english"),
+])
+def test_latin_names_in_a_question_do_not_change_its_language(text, written):
+    assert writing(text) == written
 
 
 @pytest.mark.model
