@@ -104,12 +104,11 @@ def fit(answerable: np.ndarray, base: RetrievalSettings) -> RetrievalSettings:
     return replace(base, abstain_logit=float(abstain), hedge_logit=float(hedge))
 
 
-def languages(settings: RetrievalSettings) -> None:
-    """Where the first stage's confidence falls in the question's language and across languages, and the
-    verdicts at settings' thresholds."""
+def languages(settings: RetrievalSettings, same_language: dict) -> None:
+    """Where the first stage's confidence falls in the question's language (same_language: CALIBRATION
+    measured without the reranker) and across languages, and the verdicts at settings' thresholds."""
     plain = replace(settings, rerank=False)
-    sets = {"same language": measure(CALIBRATION, plain, cross=True),
-            "across languages": measure(TRANSLATED, plain)}
+    sets = {"same language": same_language, "across languages": measure(TRANSLATED, plain)}
     print("\nWithout the reranker: first-stage confidence, percentiles (answerable; unrelated: asked of another "
           "article)")
     print(f"  {'':18s}{'answerable p1':>15s}{'p3':>7s}{'p10':>7s}{'unrelated p50':>15s}{'p90':>7s}{'p97':>7s}")
@@ -163,10 +162,11 @@ def main(reference: list[Path]) -> None:
     table({p.stem: measure(p, base) for p in reference}, grid, True)
     print(f"\nWithout the reranker, hedge_confidence (min_confidence {base.min_confidence}):")
     plain = {CALIBRATION.stem: measure(CALIBRATION, replace(base, rerank=False), cross=True)}
-    table(plain, [(f"{h:.2f}", replace(base, hedge_confidence=h)) for h in np.arange(0.40, 0.551, 0.05)], False)
-    model = config.retrieval_settings()
-    if model.across_languages:
-        languages(model)
+    # From min_confidence to as far past citebot's hedge_confidence: each model's cosines run on a scale of its own.
+    hedges = np.linspace(base.min_confidence, 2 * base.hedge_confidence - base.min_confidence, 5)
+    table(plain, [(f"{h:.3f}", replace(base, hedge_confidence=h)) for h in hedges], False)
+    if base.across_languages:
+        languages(base, plain[CALIBRATION.stem])
 
 
 if __name__ == "__main__":
