@@ -51,6 +51,11 @@ def _(message: str) -> str:
     return _catalog(_language.get()).gettext(message)
 
 
+def translated(message: str, language: str) -> str:
+    """message in language, whatever the current update speaks (the bot's command list, set at start)."""
+    return _catalog(pick(language)).gettext(message)
+
+
 def ngettext(singular: str, plural: str, count: int) -> str:
     """singular or plural (or, in Russian, one of its three forms) for count, in the current language."""
     return _catalog(_language.get()).ngettext(singular, plural, count)

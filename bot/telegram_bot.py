@@ -38,7 +38,7 @@ from telegram.ext import (
 from bot import telegram_format as say
 from bot.cards import INLINE, CallbackSigner, Card, CardGoneError, CardMaker, ForgedCallbackError, QuestionStore
 from bot.config import Settings
-from bot.i18n import _
+from bot.i18n import LANGUAGES, N_, _, translated
 from bot.limits import QuestionLimiter
 from bot.recent import RecentAnswers, same_meaning
 from bot.render import small_talk, small_talk_reply
@@ -61,11 +61,11 @@ from embeddings import ConfigError, EmptyQuestionError, Engine, StoreUnavailable
 logger = logging.getLogger(__name__)
 
 COMMANDS = [
-    BotCommand("ask", "Ask a question about the text"),
-    BotCommand("help", "How to ask"),
-    BotCommand("about", "Where the answers come from"),
-    BotCommand("sources", "The texts I answer from"),
-    BotCommand("start", "What I know"),
+    ("ask", N_("Ask a question about the text")),
+    ("help", N_("How to ask")),
+    ("about", N_("Where the answers come from")),
+    ("sources", N_("The texts I answer from")),
+    ("start", N_("What I know")),
 ]
 # Button presses a user may make in any minute (a press that asks again costs as much as a question).
 PRESSES_PER_MINUTE = 30
@@ -241,12 +241,17 @@ def keyboard(card: Card) -> InlineKeyboardMarkup | None:
 
 
 async def register_commands(application: Application) -> None:
-    """Register the commands for private and group chats; a server that refuses them changes nothing."""
+    """Register the commands for private and group chats, described in each language citebot speaks (English
+    for the rest); a server that refuses them changes nothing."""
     for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
-        try:
-            await application.bot.set_my_commands(COMMANDS, scope=scope)
-        except TelegramError as error:
-            logger.warning("could not register the bot's commands (%s); they still work when typed", error)
+        for language in LANGUAGES:
+            commands = [BotCommand(name, translated(about, language)) for name, about in COMMANDS]
+            try:
+                await application.bot.set_my_commands(
+                    commands, scope=scope, language_code=None if language == "en" else language)
+            except TelegramError as error:
+                logger.warning("could not register the bot's commands (%s); they still work when typed", error)
+                return
 
 
 async def on_start(application: Application) -> None:

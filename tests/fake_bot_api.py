@@ -77,6 +77,8 @@ class FakeBotApi:
         self.bot = dict(BOT)
         self.sent: list[Sent] = []
         self.calls: list[str] = []
+        # setMyCommands' lists by (scope type, language code or None): command -> description
+        self.commands: dict[tuple[str, str | None], dict[str, str]] = {}
         self.timed_calls: list[tuple[str, float]] = []
         self.webhook: dict | None = None
         self.callback_answers: dict[str, dict] = {}
@@ -382,6 +384,8 @@ class FakeBotApi:
         return 200, {"ok": True, "result": True}
 
     def _setMyCommands(self, params: dict) -> tuple[int, dict]:
+        key = (params.get("scope", {}).get("type", "default"), params.get("language_code"))
+        self.commands[key] = {c["command"]: c["description"] for c in params["commands"]}
         return 200, {"ok": True, "result": True}
 
     def _deleteWebhook(self, params: dict) -> tuple[int, dict]:

@@ -110,6 +110,14 @@ def test_a_question_about_the_whole_text_gets_its_opening(bot, api, article_text
     assert "Note: asked about the whole text, so its opening is quoted." in reply.text
 
 
+def test_commands_are_listed_in_each_language_the_bot_speaks(bot, api):
+    for scope in ("all_private_chats", "all_group_chats"):
+        assert api.commands[scope, None]["ask"] == "Ask a question about the text"
+        assert api.commands[scope, "ru"]["ask"] == "Задать вопрос о тексте"
+        assert api.commands[scope, None].keys() == api.commands[scope, "ru"].keys() == {
+            "ask", "help", "about", "sources", "start"}
+
+
 def test_commands_and_non_text_messages(bot, api):
     start = api.send(103, "/start")
     assert "article.txt" in api.wait_for_replies(start)[0].text
