@@ -56,6 +56,13 @@ def test_the_default_install_brings_no_torch_and_no_cuda():
     assert "torch" in closure(project["optional-dependencies"]["models"])  # what would fail if it crept back
 
 
+def test_the_wheel_holds_every_module_of_citebot():
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(path.parent.relative_to(ROOT).parts)
+               for top in ("bot", "embeddings") for path in (ROOT / top).rglob("*.py")}
+    assert on_disk <= listed, f"pyproject.toml's packages leave out {sorted(on_disk - listed)}"
+
+
 def test_the_bundled_embedder_is_the_file_its_config_names():
     config = json.loads((BUNDLED_EMBEDDER / ONNX_CONFIG).read_text(encoding="utf-8"))
     data = (BUNDLED_EMBEDDER / config["file"]).read_bytes()
