@@ -16,6 +16,8 @@ from pathlib import Path
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "citebot"
 LANGUAGES = ("en", "ru")
+# How each language groups digits (CLDR); English's comma for the rest.
+_GROUP_SEPARATOR = {"ru": "\u00a0"}
 _language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
 
 
@@ -54,6 +56,11 @@ def _(message: str) -> str:
 def translated(message: str, language: str) -> str:
     """message in language, whatever the current update speaks (the bot's command list, set at start)."""
     return _catalog(pick(language)).gettext(message)
+
+
+def number(count: int) -> str:
+    """count with its digits grouped as the current language writes them: "1,200", "1 200" (a no-break space)."""
+    return f"{count:,}".replace(",", _GROUP_SEPARATOR.get(_language.get(), ","))
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import N_, _
+from bot.i18n import N_, _, number
 from embeddings import Answer, Quote, Verdict, display_name, touching
 
 NOT_ANSWERED = "The text does not seem to answer that"
@@ -29,7 +29,7 @@ def place_line(excerpt: list[Quote]) -> str:
     places = []
     for part in parts:
         section = f"{part[0].section} · " if part[0].section else ""
-        chars = _("chars {start}–{end}").format(start=f"{part[0].start:,}", end=f"{part[-1].end:,}")
+        chars = _("chars {start}–{end}").format(start=number(part[0].start), end=number(part[-1].end))
         places.append(f"{section}{_unit(part)} · {chars}")
     return " … ".join(places)
 
@@ -60,9 +60,9 @@ def emphasis_runs(excerpt: list[Quote], emphasise: bool = True) -> list[tuple[st
     """
     emphasised = not emphasise
     runs: list[tuple[str, bool]] = []
-    for number, quote in enumerate(excerpt):
-        if number:
-            before = excerpt[number - 1]
+    for position, quote in enumerate(excerpt):
+        if position:
+            before = excerpt[position - 1]
             if not touching(before, quote):
                 runs.append((" … ", False))
             else:

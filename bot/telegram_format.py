@@ -10,7 +10,7 @@ import html
 import re
 from pathlib import Path
 
-from bot.i18n import N_, _, ngettext
+from bot.i18n import N_, _, ngettext, number
 from bot.render import emphasis_runs, paragraphs_line, place_line, sentence, source_name
 from embeddings import CorpusInfo, Quote
 
@@ -138,7 +138,7 @@ def about_text(info: CorpusInfo) -> str:
 
 
 def _paragraphs(count: int) -> str:
-    return ngettext("{count} paragraph", "{count} paragraphs", count).format(count=f"{count:,}")
+    return ngettext("{count} paragraph", "{count} paragraphs", count).format(count=number(count))
 
 
 def _fit_list(items: list[str], budget: int) -> list[str]:
@@ -146,7 +146,7 @@ def _fit_list(items: list[str], budget: int) -> list[str]:
     shown, used = [], 0
     for item in items:
         if used + len(item) > budget:
-            return shown + [f"… and {len(items) - len(shown):,} more"]
+            return shown + [_("… and {count} more").format(count=number(len(items) - len(shown)))]
         shown.append(item)
         used += len(item) + 2
     return shown
@@ -156,7 +156,8 @@ def sources_text(info: CorpusInfo, admin: bool) -> str:
     """The texts the bot answers from, numbered; admins are told how to add and remove them."""
     lines = [_("I answer from {count} text(s):").format(count=len(info.documents))]
     lines += _fit_list(
-        [f"{n}. <b>{plain(d.name)}</b>: {d.paragraphs:,} paragraph(s), {d.chars:,} characters"
+        [f"{n}. <b>{plain(d.name)}</b>: {_paragraphs(d.paragraphs)}, "
+         + ngettext("{count} character", "{count} characters", d.chars).format(count=number(d.chars))
          for n, d in enumerate(info.documents, start=1)],
         3200,
     )

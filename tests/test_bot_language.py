@@ -3,13 +3,15 @@ language_code, over real HTTP; the quotes stay the text's own words. And the Rus
 
 from __future__ import annotations
 
+import contextvars
 import gettext
+import re
 from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import DOMAIN, LOCALE_DIR, pick
+from bot.i18n import DOMAIN, LOCALE_DIR, number, pick, use
 
 pytestmark = pytest.mark.model
 
@@ -40,6 +42,17 @@ def test_a_russian_reader_gets_the_bots_words_in_russian_and_the_quotes_as_writt
     assert "Примечание: вопрос обо всём тексте, поэтому приведено его начало." in overview.text
     [thanks] = api.wait_for_replies(ask(api, 901, "thanks!", "ru"))
     assert thanks.text == "Пожалуйста!"
+    [sources] = api.wait_for_replies(ask(api, 901, "/sources", "ru"))
+    assert re.search(r"article\.txt: \d+ абзац\w*, \d\u00a0\d{3} символ", sources.text), sources.text
+
+
+def test_numbers_are_grouped_as_the_reader_writes_them():
+    def grouped(language: str) -> str:
+        use(language)
+        return number(1234567)
+
+    assert contextvars.copy_context().run(grouped, "ru") == "1\u00a0234\u00a0567"
+    assert contextvars.copy_context().run(grouped, "en") == "1,234,567"
 
 
 def test_every_message_has_its_russian_translation_and_the_compiled_catalog_is_current():
