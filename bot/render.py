@@ -137,12 +137,19 @@ def _names(answer: Answer) -> str:
     return ", ".join(f"“{shorten(name, 40)}”" for name in answer.absent[:3])
 
 
+# English first, then the languages the multilingual model reads most often here (a greeting asked as a
+# question was answered with a quote: e5 finds some sentence near "привет").
 _GREETING = re.compile(
-    r"(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day))( there| all| everyone| bot)?",
+    r"(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day))( there| all| everyone| bot)?"
+    r"|привет|здравствуй(те)?|добр(ый день|ое утро|ый вечер)|hola|buen(os días|as tardes|as noches)|hallo"
+    r"|guten (tag|morgen|abend)|bonjour|bonsoir|salut|ciao|olá|oi|merhaba|你好|您好|こんにちは|مرحبا|नमस्ते",
     re.IGNORECASE,
 )
 _THANKS = re.compile(
-    r"(many )?(thanks?|thank you|thx|ty|cheers)( a lot| so much| very much| again)?( bot)?", re.IGNORECASE
+    r"(many )?(thanks?|thank you|thx|ty|cheers)( a lot| so much| very much| again)?( bot)?"
+    r"|(большое )?спасибо( большое)?|благодарю|(muchas )?gracias|danke( schön| sehr)?|merci( beaucoup)?|grazie"
+    r"|obrigad[oa]|teşekkürler|谢谢|ありがとう(ございます)?|شكرا|धन्यवाद",
+    re.IGNORECASE,
 )
 
 

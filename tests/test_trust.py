@@ -22,7 +22,7 @@ EVERYDAY = Path(__file__).parent / "data" / "everyday"
 # Of the bundled article: one it answers, one it is about but does not answer, one about something else.
 ASKED = {
     Verdict.ANSWERED: "When does the New START treaty expire?",
-    Verdict.UNCERTAIN: "What did Zelensky say?",  # a name the text never uses, a passage the reranker likes
+    Verdict.UNCERTAIN: "What did Zelensky say about Trump?",  # a name the text never uses, a passage the reranker likes
     Verdict.NOT_IN_TEXT: "What is the boiling point of water on Mars?",
 }
 # Questions about things no indexed file names (the article and six everyday documents).
