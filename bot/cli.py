@@ -19,6 +19,7 @@ import click
 
 from bot import i18n
 from bot.config import DEFAULT_ARTICLE, Settings, check_telegram, load_settings
+from bot.i18n import N_, _, ngettext
 from bot.render import names_sources, small_talk, small_talk_reply
 from bot.terminal import fitted, format_answer, printable
 from embeddings import (
@@ -35,10 +36,10 @@ from embeddings import (
 
 logger = logging.getLogger(__name__)
 
-CHAT_HELP = """Type a question and press Enter. Commands:
+CHAT_HELP = N_("""Type a question and press Enter. Commands:
   :help      this help (commands may also start with /, as /help)
   :k N       show N passages an answer (now {k})
-  :quit      leave (so do quit, exit, Ctrl-D, and Ctrl-C twice)"""
+  :quit      leave (so do quit, exit, Ctrl-D, and Ctrl-C twice)""")
 HISTORY_FILE = Path.home() / ".citebot_history"
 
 
@@ -195,14 +196,28 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
     settings = _settings(index_dir=index_dir, top_k=top_k)
     engine = _engine(settings)
     _open(engine)
-    questions = (line.strip() for line in sys.stdin if line.strip()) if question == "-" else [question]
-    for number, text in enumerate(questions):
+    batch = question == "-"
+    questions = (((n, line.strip()) for n, line in enumerate(sys.stdin, start=1) if line.strip()) if batch
+                 else [(1, question)])
+    unasked = 0
+    for number, (line_number, text) in enumerate(questions):
         # Machines get the engine's answer, whatever was asked.
         kind = None if as_json else small_talk(text, engine.multilingual)
         if kind is not None:
             _echo(small_talk_reply(kind, None))
             continue
-        answer = engine.ask(text, settings.top_k)
+        try:
+            answer = engine.ask(text, settings.top_k)
+        except EmptyQuestionError as error:
+            if not batch:
+                raise
+            # One line without words does not cost the questions after it; each line still gets one reply.
+            unasked += 1
+            if as_json:
+                click.echo(json.dumps({"question": text, "error": str(error)}, ensure_ascii=False))
+            else:
+                _echo(f"error: line {line_number}: {error}", err=True)
+            continue
         for note in answer.notes:
             _echo(f"note: {note}", err=True)
         if as_json:
@@ -211,6 +226,8 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
             if question == "-":
                 _echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
             click.echo(_format(engine, answer, settings, settings.top_k))
+    if unasked:
+        raise UserError(f"{unasked} of the questions held no words and were not asked", exit_code=2)
 
 
 @cli.command()
@@ -244,7 +261,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             if interrupted:
                 break
             interrupted = True
-            _echo("(Ctrl-C again, Ctrl-D or quit to leave)")
+            _echo(_("(Ctrl-C again, Ctrl-D or quit to leave)"))
             continue
         interrupted = False
         if not interactive and not line:
@@ -257,19 +274,19 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         if line in (":quit", ":q", ":exit", "quit", "exit"):
             break
         if line in (":help", ":h", "?", "help"):
-            _echo(CHAT_HELP.format(k=k))
+            _echo(_(CHAT_HELP).format(k=k))
             continue
         if line.startswith(":k"):
             value = line[2:].strip()
             # isdigit() also takes "²" and 5,000-digit numbers, which int() refuses: ASCII, two digits at most.
             if value.isascii() and value.isdigit() and len(value) <= 2 and 1 <= int(value) <= 20:
                 k = int(value)
-                _echo(f"showing {k} passage(s) an answer")
+                _echo(ngettext("showing {k} passage an answer", "showing {k} passages an answer", k).format(k=k))
             else:
-                _echo("usage: :k N, with N from 1 to 20")
+                _echo(_("usage: :k N, with N from 1 to 20"))
             continue
         if line.startswith(":"):
-            _echo(f"unknown command {line}; :help lists the commands")
+            _echo(_("unknown command {command}; :help lists the commands").format(command=line))
             continue
         kind = small_talk(line, engine.multilingual)
         if kind is not None:

@@ -148,6 +148,18 @@ def test_ask_reads_questions_from_standard_input(run, index_copy):
     assert [a["question"] for a in lines] == ["Who congratulated Trump?", "What weapons does New START limit?"]
 
 
+def test_a_line_without_words_does_not_stop_the_questions_after_it(run, index_copy):
+    asked = "Who congratulated Trump?\n...\n\n🙂\nWhat weapons does New START limit?\n"
+    result = run("ask", "-", "--json", "--index", index_copy, input=asked)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["question"] for a in lines] == ["Who congratulated Trump?", "...", "🙂", "What weapons does New START limit?"]
+    assert "error" in lines[1] and lines[3]["verdict"] == "answered"
+    assert result.exit_code == 2 and "2 of the questions held no words" in result.stderr
+    plain = run("ask", "-", "--index", index_copy, input=asked)
+    assert "error: line 2: the question is empty" in plain.stderr and "error: line 4:" in plain.stderr
+    assert plain.stdout.count("Q: ") == 2
+
+
 def test_ask_says_when_the_text_does_not_hold_the_answer(run, index_copy):
     result = run("ask", "How do I bake sourdough bread?", "--index", index_copy)
     assert result.exit_code == 0
@@ -158,11 +170,18 @@ def test_ask_says_when_the_text_does_not_hold_the_answer(run, index_copy):
 def test_chat_answers_each_piped_line_and_its_commands(run, index_copy):
     result = run("chat", "--index", index_copy, input=":help\n:k 1\nWho congratulated Trump?\n:bogus\n\n:quit\nnever asked\n")
     assert result.exit_code == 0
-    assert ":quit" in result.output and "showing 1 passage(s)" in result.output
+    assert ":quit" in result.output and "showing 1 passage an answer" in result.output
     assert "**Russian President Vladimir Putin extended his congratulations" in result.output
     assert result.output.count("¶") == 1
     assert "unknown command :bogus" in result.output
     assert "never asked" not in result.output
+
+
+def test_chat_speaks_its_own_lines_in_the_language_asked_for(run, index_copy):
+    result = run("--lang", "ru", "chat", "--index", index_copy, input=":help\n:k 2\n:k 99\n:bogus\n")
+    assert "Напишите вопрос и нажмите Enter." in result.output and "(сейчас 3)" in result.output
+    assert "показываю 2 отрывка в ответе" in result.output and "использование: :k N" in result.output
+    assert "неизвестная команда :bogus" in result.output
 
 
 @pytest.mark.parametrize(
@@ -183,7 +202,7 @@ def test_chat_leads_with_the_answer_and_bolds_only_it(run, index_copy, article_t
 
 def test_chat_takes_commands_written_the_telegram_way(run, index_copy):
     result = run("chat", "--index", index_copy, input="/help\n/k 2\n/quit\nnever asked\n")
-    assert result.exit_code == 0 and ":quit" in result.output and "showing 2 passage(s)" in result.output
+    assert result.exit_code == 0 and ":quit" in result.output and "showing 2 passages an answer" in result.output
     assert "¶" not in result.output and "never asked" not in result.output
 
 
@@ -328,7 +347,7 @@ def test_small_talk_gets_one_short_line_instead_of_a_search(run, index_copy, sai
 def test_chat_answers_a_k_it_cannot_read_with_its_usage(run, index_copy):
     result = run("chat", "--index", index_copy, input=":k ²\n/k " + "9" * 5000 + "\n:k 3\n:quit\n")
     assert result.exit_code == 0, result.output
-    assert result.output.count("usage: :k N, with N from 1 to 20") == 2 and "showing 3 passage(s)" in result.output
+    assert result.output.count("usage: :k N, with N from 1 to 20") == 2 and "showing 3 passages an answer" in result.output
 
 
 def in_terminal(index: Path, columns: int, *args: str, answers: str = "") -> str:
