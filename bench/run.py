@@ -106,7 +106,7 @@ def sentence_transformer(backend: str):
     warnings.simplefilter("ignore")
     if backend == "torch":
         return SentenceTransformer(str(resolve_model(DEFAULT_MODEL)), device="cpu")
-    export = onnx_export_dir(DEFAULT_MODEL, CACHE)
+    export = onnx_export_dir(DEFAULT_MODEL, CACHE, PORTABLE_SCHEME)
     if not (export / "citebot-onnx.json").exists():  # a fresh clone: ST needs the whole export, not the bare file
         export_onnx(DEFAULT_MODEL, export, PORTABLE_SCHEME)
     config = json.loads((export / "citebot-onnx.json").read_text())

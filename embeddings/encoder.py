@@ -252,15 +252,16 @@ def _token_table(expected: dict):
     return E5Weights(path)
 
 
-def onnx_export_dir(name: str, cache_dir: Path) -> Path:
-    """Where the int8 ONNX export of the model name lives under cache_dir (one per model version)."""
+def onnx_export_dir(name: str, cache_dir: Path, scheme: str | None = None) -> Path:
+    """Where the int8 ONNX export of the model name lives under cache_dir (one per model version and
+    quantisation scheme; by default the scheme export_onnx picks for this CPU)."""
     source = resolve_model(name)
     weights = sorted(source.glob("*.safetensors")) or sorted(source.glob("*.bin"))
     fingerprint = hashlib.sha256(
         "|".join([str(source)] + [f"{p.name}:{p.stat().st_size}" for p in weights]).encode()
     ).hexdigest()[:12]
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in name.strip("/").split("/")[-1])
-    return Path(cache_dir) / f"{slug}-int8-{_quantisation_scheme()}-{fingerprint}"
+    return Path(cache_dir) / f"{slug}-int8-{scheme or _quantisation_scheme()}-{fingerprint}"
 
 
 def _sentence_transformers():
