@@ -105,6 +105,10 @@ def abstention_with_confidence(answer: Answer, threshold: float) -> str:
     if answer.verdict is Verdict.ANSWERED:
         return ""
     confidence = f"{answer.confidence:.2f}"
+    if answer.verdict is Verdict.UNCERTAIN and answer.absent:
+        # Hedged for the names alone: the confidence, high, is not what the verdict was read from.
+        return _("The text may not answer this: it never mentions {names}. The closest passage, not marked as the "
+                 "answer:").format(names=_names(answer))
     if answer.verdict is Verdict.UNCERTAIN:
         return _("The text may not answer this (confidence {confidence}). The closest passage, not marked as the "
                  "answer:").format(confidence=confidence)
@@ -122,6 +126,9 @@ def abstention_with_closeness(answer: Answer) -> str:
     """The same line in words, for a chat."""
     if answer.verdict is Verdict.ANSWERED:
         return ""
+    if answer.verdict is Verdict.UNCERTAIN and answer.absent:
+        return _("The text may not answer this: it never mentions {names}. The closest passage, which may not "
+                 "answer it:").format(names=_names(answer))
     if answer.verdict is Verdict.UNCERTAIN:
         return _("The text may not answer this. The closest passage, which may not answer it:")
     if answer.absent:
