@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -48,10 +49,11 @@ def _language(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Lower-case, drop stop words and one-letter tokens, and stem; runs of scripts without spaces become
-    their character pairs."""
+    their character pairs. Full- and halfwidth forms count as the letters and digits they stand for
+    (NFKC: "５００" is "500")."""
     words: dict[str, list[str]] = {}
     pairs = []
-    for match in _TOKEN.finditer(text.lower()):
+    for match in _TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()):
         run = match.group(1)
         if run:
             pairs += [run[i : i + 2] for i in range(max(1, len(run) - 1))]

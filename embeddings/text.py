@@ -15,11 +15,13 @@ ABBREVIATIONS = frozenset(
 _CLOSERS = "\"'”’)]»"
 _OPENERS = "\"'“‘([«¿¡"
 # A candidate boundary: terminal punctuation, any closing quotes or brackets, then white space; Chinese,
-# Japanese, Myanmar and Khmer full stops need no space after them (their writing often has none);
+# Japanese (with the full- and halfwidth forms "．" and "｡", but not a fullwidth decimal point), Myanmar
+# and Khmer full stops need no space after them (their writing often has none);
 # Devanagari's danda, Arabic's question mark and Urdu's full stop end a sentence before a space or the end.
 # Thai and Lao have no full stop: a space between two of their letters ends a sentence or a clause.
 _BOUNDARY = re.compile(
-    r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)|[。！？။។៕]+[" + re.escape(_CLOSERS) + r"」』]*"
+    r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)"
+    r"|(?:[。！？။។៕｡]|．(?![0-9０-９]))+[" + re.escape(_CLOSERS) + r"」』]*"
     r"|[।॥؟۔]+[" + re.escape(_CLOSERS) + r"]*(?=\s|$)"
     r"|(?<=[\u0e00-\u0eff])[ \t]+(?=[\u0e00-\u0eff])"
 )

@@ -49,6 +49,13 @@ def test_sentences_end_at_the_marks_of_other_scripts():
     assert [hindi[a:b] for a, b in split_sentences(hindi)] == ["संधि फरवरी में समाप्त होगी।", "पुतिन ने बधाई दी।"]
     english = "It expires in Feb. 2026. Mr. Putin said so."
     assert len(split_sentences(english)) == 2
+    fullwidth = "価格は３．５ドルです．在庫は５００個です．"  # a fullwidth full stop, and a decimal point
+    assert [fullwidth[a:b] for a, b in split_sentences(fullwidth)] == ["価格は３．５ドルです．", "在庫は５００個です．"]
+
+
+def test_word_search_reads_fullwidth_letters_and_digits_as_the_ones_they_stand_for():
+    assert tokenize("在庫は５００個") == tokenize("在庫は500個") and "500" in tokenize("５００")
+    assert tokenize("ＳＴＡＲＴ　Ｔｒｅａｔｙ") == tokenize("START Treaty")
 
 
 def test_word_search_reads_chinese_as_character_pairs_and_english_as_stems():
