@@ -4,6 +4,7 @@ sentence and when to name the source. The terminal and Telegram only dress these
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from bot.i18n import N_, _, number
 from embeddings import Answer, Quote, Verdict, display_name, touching
@@ -163,7 +164,8 @@ _THANKS = re.compile(
 def small_talk(text: str, multilingual: bool = False) -> str | None:
     """What a message is when it is not a question to search for: "greeting", "thanks" or, unless the
     index's model reads many languages, "not English"; None for a question."""
-    words = " ".join(re.sub(r"[^\w\s']", " ", text).split())
+    # Letters, marks and digits: Python's \w leaves out Devanagari's vowel signs ("नमस्ते").
+    words = " ".join("".join(c if unicodedata.category(c)[0] in "LMN" or c == "'" else " " for c in text).split())
     if _GREETING.fullmatch(words):
         return "greeting"
     if _THANKS.fullmatch(words):

@@ -251,7 +251,7 @@ async def register_commands(application: Application) -> None:
                     commands, scope=scope, language_code=None if language == "en" else language)
             except TelegramError as error:
                 logger.warning("could not register the bot's commands (%s); they still work when typed", error)
-                return
+                break  # this scope's other languages would fail alike; the next scope may not
 
 
 async def on_start(application: Application) -> None:

@@ -59,6 +59,9 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*[A-Za-z0-9]")
 _DIGITS = re.compile(r"(?<![\d.,])\d(?:[\d,.]*\d)?(?!\d)")
 _NAMED_BEFORE = re.compile(r"(?:[A-Za-z\u00c0-\u024f\u0370-\u052f]|[^\W\d_]-)$")
 # A question's words, as named when none of them is in the text (those word search keeps).
+# Writings whose words word search reads in their own forms (a stemmer, or Chinese and Japanese pairs).
+_STEMMED = frozenset({"english", "CYRILLIC", "ARABIC", "DEVANAGARI", "GREEK", "ARMENIAN", "TAMIL", "chinese",
+                      "japanese"})
 _QUESTION_WORD = re.compile(r"[^\W_][\w'’-]*")
 
 
@@ -352,12 +355,16 @@ def answer_question(
     asked = writing(query)
     answering = writing(_shown(index, index.sentences[max(sentence_cosine, key=sentence_cosine.__getitem__)]))
     settings = _on_the_scale_of(settings, asked, answering)
-    if query_terms and not lexical.any() and asked == answering and similarity < settings.hedge_confidence:
+    if (asked == answering and asked in _STEMMED and similarity < settings.hedge_confidence
+            and query_terms and not any(index.lexical.holds(query_terms))):
         # Not one of its words is in any text written as it is ("asdfghjkl", "lorem ipsum", "test"), and no
         # sentence is close enough that the first stage alone would call it answered: the reranker gives
         # such strings middling logits, but the text is not about them. (A reworded question that shares no
         # word, "Which english math guy was proud his stuff was useless for war", has its sentence at 0.89.)
-        absent = tuple(dict.fromkeys(word for word in _QUESTION_WORD.findall(query) if tokenize(word)))
+        # Only where word search knows a word's forms: Korean glues its particles on, and other Latin-script
+        # languages are stemmed as English.
+        absent = tuple(dict.fromkeys(word for word in _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))
+                                     if tokenize(word)))
         verdict = Verdict.NOT_IN_TEXT
     else:
         absent = absent_names(index, query, asked, answering)
@@ -392,16 +399,19 @@ def absent_names(index: Index, query: str, asked: str = "english", answering: st
     (embeddings.languages.writing): names are looked for only where the text would spell them as the
     question does.
 
-    In an English question a name is a word capitalised after its first, and a number one in digits. Another
+    In an English question a name is a word capitalised after its first, and a number one in digits (about
+    a text in any writing: digits are the same in most). Another
     language's question is checked only about a text in another language, where word search finds nothing
     else in common: its numbers in digits standing alone ("СНВ-3" is a name, not the number 3), and, in
     another script, its words in Latin letters ("Biden", "iPhone"). German capitalises every noun, other
     languages inflect names, and a number such as "Super Bowl 50" is often the question's context rather
     than what the text repeats (XQuAD: 2.5 to 6.5% of answerable questions hedged when checked in their
     own language). Latin names are looked for only in a text in Latin letters: another script transliterates them."""
-    latin_text = answering in ("english", "latin")
+    query = unicodedata.normalize("NFKC", query)  # fullwidth "Ｂｉｄｅｎ" and "７" as the letters they stand for
+    latin_text = answering in ("english", "latin", "")
     if asked == "english":
-        found = [m.group() for m in _NAME_OR_NUMBER.finditer(query)] if latin_text else []
+        found = [m.group() for m in _NAME_OR_NUMBER.finditer(query)
+                 if latin_text or not m.group()[0].isalpha()]  # its numbers whatever the text's writing
         if sum(c.isupper() for c in query) > sum(c.islower() for c in query):
             return ()  # in capitals throughout, every word looks like a name
     elif asked != answering:

@@ -81,6 +81,10 @@ def test_word_search_stems_a_word_in_the_language_of_its_script():
     ("Health care costs?", True), ("Kim Jong Un?", True), ("Does Dan care?", True), ("Who is Yang Liwei?", True),
     ("Who was John von Neumann?", True), ("What was MIT originally known as?", True),
     ("Ｗｈａｔ ｉｓ ｉｔ？", True),  # fullwidth
+    ("Hawaiʻi?", True), ("Dan Brown books?", True),
+    # one of those words at the start of another language's question
+    ("Wat zei Poetin?", False), ("Kim tebrik etti?", False), ("Yang mana benar?", False),
+    ("Dove si trova Roma?", False),
 ])
 def test_only_english_questions_are_taken_for_english(question, english):
     assert looks_english(question) is english
@@ -99,8 +103,13 @@ def test_a_text_is_written_in_english_another_latin_language_or_its_script():
 @pytest.mark.parametrize("text, written", [
     ("Какой договор истекает в 2026 году? (New START)", "CYRILLIC"), ("Что такое OpenAI ChatGPT?", "CYRILLIC"),
     ("OpenAI的CEO是谁？", "chinese"), ("The treaty is called СНВ-3 in Russian.", "english"),
+    # and a name in another script does not change an English question's
+    ("Where is 東京 Tower?", "english"), ("What did 習近平 say about tariffs?", "english"),
+    ("《The Art of War》的作者是谁？", "chinese"),
+    # a sentence of another Latin-script language without its question words
+    ("Perjanjian itu akan berakhir pada Februari 2026.", "latin"), ("Anlaşma bu yıl bir gün sona erecek.", "latin"),
 ])
-def test_latin_names_in_a_question_do_not_change_its_language(text, written):
+def test_names_in_another_script_do_not_change_a_texts_language(text, written):
     assert writing(text) == written
 
 
@@ -276,6 +285,7 @@ def test_a_latin_name_or_a_number_the_text_lacks_keeps_a_question_in_another_scr
     assert ask_article(multilingual_index, "Что сказал Biden о Netflix?")[0] != "answered"
     assert ask_article(multilingual_index, "Что случилось в 1888 году?")[0] != "answered"
     assert ask_article(multilingual_index, "拜登对Netflix说了什么？")[0] != "answered"
+    assert ask_article(multilingual_index, "Что сказал Ｂｉｄｅｎ о Ｎｅｔｆｌｉｘ?")[0] != "answered"  # fullwidth
     # Names the article holds, and a name with a number in it, still answer.
     verdict, marked = ask_article(multilingual_index, "Что сказал Putin о Trump?")
     assert verdict == "answered" and "Putin" in marked, (verdict, marked)
@@ -303,6 +313,7 @@ def test_a_name_in_latin_letters_is_not_looked_for_verbatim_in_a_text_in_another
 @pytest.mark.parametrize("text, kind", [
     ("Привет!", "greeting"), ("Здравствуйте", "greeting"), ("你好", "greeting"), ("Hola", "greeting"),
     ("спасибо большое", "thanks"), ("谢谢", "thanks"), ("Merci beaucoup", "thanks"),
+    ("नमस्ते", "greeting"), ("धन्यवाद", "thanks"),  # vowel signs, which \w leaves out
     ("Привет, кто поздравил Трампа?", None),
 ])
 def test_greetings_and_thanks_in_other_languages_are_small_talk_not_questions(text, kind):

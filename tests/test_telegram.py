@@ -250,6 +250,15 @@ def test_missing_chat_action_and_commands_do_not_stop_answers(bot_api, article_e
     assert "setMyCommands" in api.calls and "sendChatAction" in api.calls
 
 
+def test_a_scope_whose_commands_are_refused_does_not_keep_the_next_from_its_menu(bot_api, article_engine):
+    api = bot_api
+    api.fail("setMyCommands", 400)  # the first call: private chats, in English
+    with RunningBot(api, article_engine):
+        pass
+    assert not any(scope == "all_private_chats" for scope, _ in api.commands)
+    assert {("all_group_chats", None), ("all_group_chats", "ru")} <= set(api.commands)
+
+
 def listening(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
