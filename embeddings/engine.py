@@ -244,8 +244,10 @@ class Engine:
             inputs = self.inputs()
             kept = [p for p in inputs if _key(p) != _key(source)]
             if len(kept) == len(inputs):
+                # A file that is not there was not found in a folder either, whatever its path says.
                 folder = next((p for p in inputs if isinstance(p, Path) and not is_address(source)
-                               and Path(source).resolve().is_relative_to(p.resolve())), None)
+                               and Path(source).exists() and Path(source).resolve().is_relative_to(p.resolve())),
+                              None)
                 where = f"it comes from the folder {folder}; remove it there" if folder else "it is not indexed"
                 raise SourceError(source, f"cannot forget {Path(source).name}: {where}")
             if not kept:

@@ -110,3 +110,6 @@ def test_a_text_found_in_a_folder_cannot_be_forgotten_alone(tmp_path, fake_embed
     engine.build([folder])
     with pytest.raises(SourceError, match="comes from the folder"):
         engine.forget(str(folder / "a.txt"))
+    # A path inside the folder that names no file is not "from the folder".
+    with pytest.raises(SourceError, match="not indexed"):
+        engine.forget(str(folder / "sub" / "missing.txt"))
