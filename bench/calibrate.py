@@ -66,21 +66,26 @@ def measure(path: Path, settings: RetrievalSettings, reworded: bool = False, cro
                     continue
                 asked = chat_style(asked, question["answers"][0], rng)
             answer = answer_question(indexes[i], embedder, asked, 3, settings, reranker)
-            rows["answerable" if question["answers"] else "unanswerable"].append(_row(answer))
+            rows["answerable" if question["answers"] else "unanswerable"].append(_row(answer, settings))
             if cross and question["answers"] and len(records) > 1:
                 other = answer_question(indexes[(i + 1) % len(records)], embedder, asked, 3, settings, reranker)
-                rows["cross-article"].append(_row(other))
-    return {kind: np.array(r, dtype=np.float64).reshape(-1, 3) for kind, r in rows.items() if r}
+                rows["cross-article"].append(_row(other, settings))
+    return {kind: np.array(r, dtype=np.float64).reshape(-1, 4) for kind, r in rows.items() if r}
 
 
-def _row(answer) -> tuple[float, float, float]:
+def _row(answer, settings: RetrievalSettings) -> tuple[float, float, float, float]:
+    """confidence, logit, whether a name is absent, and whether the verdict was not the thresholds' to make
+    (a question sharing no word with the text is not in it whatever they say)."""
     logit = answer.rerank_logit if answer.rerank_logit is not None else 0.0
-    return answer.confidence, logit, float(bool(answer.absent))
+    ruled = answer.verdict == "not_in_text" and judge(
+        answer.confidence, answer.rerank_logit, answer.absent, settings) != "not_in_text"
+    return answer.confidence, logit, float(bool(answer.absent)), float(ruled)
 
 
 def verdicts(rows: np.ndarray, settings: RetrievalSettings, rerank: bool) -> tuple[float, float]:
     """The shares of rows hedged and abstained on under settings."""
-    judged = [judge(c, logit if rerank else None, ("x",) if a else (), settings) for c, logit, a in rows]
+    judged = ["not_in_text" if ruled else judge(c, logit if rerank else None, ("x",) if a else (), settings)
+              for c, logit, a, ruled in rows]
     return float(np.mean([v == "uncertain" for v in judged])), float(np.mean([v == "not_in_text" for v in judged]))
 
 
