@@ -12,7 +12,7 @@ from itertools import groupby
 _WORD = re.compile(r"[^\W\d_]+")
 _MODIFIERS = re.compile("[\u02b0-\u02ff]")
 # Short words that are common in questions of each language and rare in the others' (a word both use, as
-# "a", "en" or "die", is left out of both lists).
+# "a", "en" or "die", is left out of both lists; German "was" is in both, and so counts for neither).
 _ENGLISH = frozenset(
     "the is are was were what who whom whose when where why how which does did do of in on at to for from with"
     " by and or not it its this that these those there many much has have had can could would should will"

@@ -58,10 +58,10 @@ _NAME_OR_NUMBER = re.compile(r"(?<=\w[\s,;:])[A-Z][\w'’-]*\w|\b\d[\d,.]*\d\b|\
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*[A-Za-z0-9]")
 _DIGITS = re.compile(r"(?<![\d.,])\d(?:[\d,.]*\d)?(?!\d)")
 _NAMED_BEFORE = re.compile(r"(?:[A-Za-z\u00c0-\u024f\u0370-\u052f]|[^\W\d_]-)$")
-# A question's words, as named when none of them is in the text (those word search keeps).
 # Writings whose words word search reads in their own forms (a stemmer, or Chinese and Japanese pairs).
 _STEMMED = frozenset({"english", "CYRILLIC", "ARABIC", "DEVANAGARI", "GREEK", "ARMENIAN", "TAMIL", "chinese",
                       "japanese"})
+# A question's words, as named when none of them is in the text (those word search keeps).
 _QUESTION_WORD = re.compile(r"[^\W_][\w'’-]*")
 
 
@@ -400,13 +400,13 @@ def absent_names(index: Index, query: str, asked: str = "english", answering: st
     question does.
 
     In an English question a name is a word capitalised after its first, and a number one in digits (about
-    a text in any writing: digits are the same in most). Another
-    language's question is checked only about a text in another language, where word search finds nothing
-    else in common: its numbers in digits standing alone ("СНВ-3" is a name, not the number 3), and, in
-    another script, its words in Latin letters ("Biden", "iPhone"). German capitalises every noun, other
-    languages inflect names, and a number such as "Super Bowl 50" is often the question's context rather
-    than what the text repeats (XQuAD: 2.5 to 6.5% of answerable questions hedged when checked in their
-    own language). Latin names are looked for only in a text in Latin letters: another script transliterates them."""
+    a text in any writing: digits are the same in most). Another language's question is checked only about
+    a text in another language, where word search finds nothing else in common: its numbers in digits
+    standing alone ("СНВ-3" is a name, not the number 3), and, in another script, its words in Latin
+    letters ("Biden", "iPhone"). German capitalises every noun, other languages inflect names, and a number
+    such as "Super Bowl 50" is often the question's context rather than what the text repeats (XQuAD: 2.5
+    to 6.5% of answerable questions hedged when checked in their own language). Latin names are looked for
+    only in a text in Latin letters: another script transliterates them."""
     query = unicodedata.normalize("NFKC", query)  # fullwidth "Ｂｉｄｅｎ" and "７" as the letters they stand for
     latin_text = answering in ("english", "latin", "")
     if asked == "english":
