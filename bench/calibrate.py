@@ -36,7 +36,8 @@ from embeddings.encoder import load_embedder  # noqa: E402
 from embeddings.evaluate import index_record, read_qa_file  # noqa: E402
 from embeddings.languages import writing  # noqa: E402
 from embeddings.reranker import load_reranker  # noqa: E402
-from embeddings.retrieval import RetrievalSettings, answer_question, judge  # noqa: E402
+from embeddings.retrieval import RetrievalSettings, answer_question  # noqa: E402
+from embeddings.verdicts import judge  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 CALIBRATION = DATA / "squad2_calibration.jsonl"

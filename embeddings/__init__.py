@@ -20,7 +20,7 @@ _EXPORTS = {
     "EvalReport": "embeddings.evaluate",
     # answers and places
     "Answer": "embeddings.retrieval",
-    "Verdict": "embeddings.retrieval",
+    "Verdict": "embeddings.verdicts",
     "Quote": "embeddings.retrieval",
     "Highlight": "embeddings.retrieval",
     "Location": "embeddings.excerpts",
@@ -94,10 +94,11 @@ if TYPE_CHECKING:
     from embeddings.milvus_store import MilvusStore
     from embeddings.readers import SUFFIXES, display_name, is_address
     from embeddings.redact import shown_url
-    from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings, Verdict
+    from embeddings.retrieval import MAX_QUESTION_CHARS, Answer, Highlight, Quote, RetrievalSettings
     from embeddings.store import IndexSettings
     from embeddings.stores import DirectoryStore, IndexStore
     from embeddings.vectors import VECTOR_INDEXES
+    from embeddings.verdicts import Verdict
 
 
 def __getattr__(name: str) -> object:

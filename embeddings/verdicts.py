@@ -1,0 +1,119 @@
+"""Judge whether the text answers a question: the verdict on the best passage's scores, and the question's
+names and numbers that no indexed text holds."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from embeddings.lexical import tokenize
+
+if TYPE_CHECKING:
+    from embeddings.retrieval import RetrievalSettings
+    from embeddings.store import Index
+
+# A name or number of the question that no indexed text holds ("Mars", "1990") is what it asks about.
+_NAME_OR_NUMBER = re.compile(r"(?<=\w[\s,;:])[A-Z][\w'’-]*\w|\b\d[\d,.]*\d\b|\b\d\b")
+# A word in Latin letters inside a question in another script, and a number in digits in any (Chinese and
+# Japanese write "1888年" without a space); a number right after a letter, or a letter and a hyphen, is
+# part of a name ("СНВ-3", "F16").
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*[A-Za-z0-9]")
+_DIGITS = re.compile(r"(?<![\d.,])\d(?:[\d,.]*\d)?(?!\d)")
+_NAMED_BEFORE = re.compile(r"(?:[A-Za-z\u00c0-\u024f\u0370-\u052f]|[^\W\d_]-)$")
+# Writings whose words word search reads in their own forms (a stemmer, or Chinese and Japanese pairs).
+_STEMMED = frozenset({"english", "CYRILLIC", "ARABIC", "DEVANAGARI", "GREEK", "ARMENIAN", "TAMIL", "chinese",
+                      "japanese"})
+# A question's words, as named when none of them is in the text (those word search keeps).
+_QUESTION_WORD = re.compile(r"[^\W_][\w'’-]*")
+
+
+class Verdict(StrEnum):
+    """How surely the passages answer: the quote shown as the answer, hedged, or the text said not to hold it."""
+
+    ANSWERED = "answered"
+    UNCERTAIN = "uncertain"
+    NOT_IN_TEXT = "not_in_text"
+
+
+def decide(
+    index: Index, query: str, query_terms: list[str], asked: str, answering: str, similarity: float,
+    confidence: float, logit: float | None, settings: RetrievalSettings,
+) -> tuple[Verdict, tuple[str, ...]]:
+    """The verdict on an answer to query and the words it is said for (names and numbers no text holds, or
+    every word of a question that shares none with the text). asked and answering are how the question and
+    its nearest sentence are written (embeddings.languages.writing); settings are on their scale
+    (on_the_scale_of)."""
+    if (asked == answering and asked in _STEMMED and similarity < settings.hedge_confidence
+            and query_terms and not any(index.lexical.holds(query_terms))):
+        # Not one of its words is in any text written as it is ("asdfghjkl", "lorem ipsum", "test"), and no
+        # sentence is close enough that the first stage alone would call it answered: the reranker gives
+        # such strings middling logits, but the text is not about them. (A reworded question that shares no
+        # word, "Which english math guy was proud his stuff was useless for war", has its sentence at 0.89.)
+        # Only where word search knows a word's forms: Korean glues its particles on, and other Latin-script
+        # languages are stemmed as English.
+        words = _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))
+        return Verdict.NOT_IN_TEXT, tuple(dict.fromkeys(word for word in words if tokenize(word)))
+    absent = absent_names(index, query, asked, answering)
+    return judge(confidence, logit, absent, settings), absent
+
+
+def on_the_scale_of(settings: RetrievalSettings, asked: str, answering: str) -> RetrievalSettings:
+    """settings with the thresholds for a question written as asked about a sentence written as answering
+    (embeddings.languages.writing; a text without letters, as "2026?", is on either's scale)."""
+    if asked and answering and asked != answering:
+        return settings.lowered(settings.across_languages)
+    return settings.lowered(-dict(settings.raised_for).get(asked, 0.0))
+
+
+def absent_names(index: Index, query: str, asked: str = "english", answering: str = "english") -> tuple[str, ...]:
+    """The names and numbers of query that no indexed passage holds: what the question is about is not in
+    the text. asked and answering are how the question and its nearest sentence are written
+    (embeddings.languages.writing): names are looked for only where the text would spell them as the
+    question does.
+
+    In an English question a name is a word capitalised after its first, and a number one in digits (about
+    a text in any writing: digits are the same in most). Another language's question is checked only about
+    a text in another language, where word search finds nothing else in common: its numbers in digits
+    standing alone ("СНВ-3" is a name, not the number 3), and, in another script, its words in Latin
+    letters ("Biden", "iPhone"). German capitalises every noun, other languages inflect names, and a number
+    such as "Super Bowl 50" is often the question's context rather than what the text repeats (XQuAD: 2.5
+    to 6.5% of answerable questions hedged when checked in their own language). Latin names are looked for
+    only in a text in Latin letters: another script transliterates them."""
+    query = unicodedata.normalize("NFKC", query)  # fullwidth "Ｂｉｄｅｎ" and "７" as the letters they stand for
+    latin_text = answering in ("english", "latin", "")
+    if asked == "english":
+        found = [m.group() for m in _NAME_OR_NUMBER.finditer(query)
+                 if latin_text or not m.group()[0].isalpha()]  # its numbers whatever the text's writing
+        if sum(c.isupper() for c in query) > sum(c.islower() for c in query):
+            return ()  # in capitals throughout, every word looks like a name
+    elif asked != answering:
+        found = _LATIN_WORD.findall(query) if latin_text and asked not in ("latin", "") else []
+        found += [m.group() for m in _DIGITS.finditer(query) if not _NAMED_BEFORE.search(query, 0, m.start())]
+    else:
+        found = []
+    if not found:
+        return ()
+    held = index.lexical.holds([" ".join(tokenize(name)) for name in found])
+    return tuple(name for name, there in zip(found, held) if not there)
+
+
+def judge(confidence: float, logit: float | None, absent: tuple[str, ...], settings: RetrievalSettings) -> Verdict:
+    """The verdict on an answer from its confidence, the reranker's logit (None without it) and the
+    question's names and numbers that no text holds.
+
+    A name or number no text holds makes a doubtful answer "not in the text" and a sure one only hedged:
+    it is also what a typo ("Primier League") or an abbreviation the text spells out looks like.
+    """
+    if confidence < settings.min_confidence:
+        return Verdict.NOT_IN_TEXT
+    if logit is None:
+        sure = confidence >= settings.hedge_confidence
+    elif logit < settings.abstain_logit:
+        return Verdict.NOT_IN_TEXT
+    else:
+        sure = logit >= settings.hedge_logit
+    if sure:
+        return Verdict.UNCERTAIN if absent else Verdict.ANSWERED
+    return Verdict.NOT_IN_TEXT if absent else Verdict.UNCERTAIN
