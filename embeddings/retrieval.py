@@ -62,6 +62,8 @@ RERANK_SENTENCES = 10
 MODEL_CONFIDENCE = {E5_MODEL: {"min_confidence": 0.78, "hedge_confidence": 0.82, "across_languages": 0.035,
                                "raised_for": (("chinese", 0.04),)}}
 
+# How many of the sentences nearest a question are looked at for one in its own language.
+NEAR_OWN = 50
 # Corpora up to this many passages are scored whole; larger ones first take candidates from each side.
 CANDIDATES = 512
 # Nearest sentences asked of FAISS for a large corpus (HNSW explores at least this many).
@@ -333,9 +335,15 @@ def answer_question(
     answering = writing(_shown(index, index.sentences[max(sentence_cosine, key=sentence_cosine.__getitem__)]))
     settings = on_the_scale_of(settings, asked, answering)
     verdict, absent = decide(index, query, query_terms, asked, answering, similarity, confidence, logit,
-                             settings)
+                             settings, lambda: _near_own(index, sentence_cosine, asked))
     return Answer(question, verdict is Verdict.ANSWERED, quotes, similarity, coverage, confidence, notes,
                   query_vector, margin, settings.min_confidence, query, logit, verdict, absent)
+
+
+def _near_own(index: Index, sentence_cosine: dict[int, float], asked: str) -> bool:
+    """Whether a sentence written as asked is among the NEAR_OWN sentences nearest the question."""
+    nearest = sorted(sentence_cosine, key=sentence_cosine.__getitem__, reverse=True)[:NEAR_OWN]
+    return any(writing(_shown(index, index.sentences[row])) == asked for row in nearest)
 
 
 def _reads_english(index: Index, passage: np.ndarray) -> bool:

