@@ -34,7 +34,7 @@ TEXT_COST_CHARS = 30
 # A plain-text line that is a heading: at most this long, and not ending in closing punctuation.
 HEADING_MAX_CHARS = 80
 HEADING_MAX_WORDS = 10
-_CLOSING = ".!?:;,…\"'”’-–—"
+_CLOSING = ".!?:;,…\"'”’-–—。！．；，、：」』।॥۔"
 LIST_ITEM = re.compile(r"[-*•–]\s+|\d{1,3}[.)]\s+")
 _LINE = re.compile(r"[^\n]+")
 # A table row's name that reads as a label: up to four words, without digits ("Weight", "Shade diameter").
@@ -121,22 +121,20 @@ def text_units(text: str) -> list[Unit]:
     those below them.
 
     A heading is a short line without closing punctuation followed by prose: "The Tide Mill" above a
-    paragraph. A first line that is one is the title, kept above every later heading."""
+    paragraph. A first line that is one, or that stands above one, is the title, kept above every later
+    heading."""
     lines = [line for start, end in split_paragraphs(text) for line in _lines(text, start, end)]
+    headings = [_heads(text, line, lines[number + 1] if number + 1 < len(lines) else None)
+                for number, line in enumerate(lines)]
+    if len(headings) > 1 and headings[1] and heading_like(text[lines[0][0] : lines[0][1]]):
+        headings[0] = not LIST_ITEM.match(text, lines[0][0], lines[0][1])
     units: list[Unit] = []
     title: tuple[str, ...] = ()
     section: tuple[str, ...] = ()
     block: tuple[int, int] | None = None  # prose lines not yet a unit: they join until a paragraph ends
     for number, (start, end, first, last) in enumerate(lines):
-        following = lines[number + 1] if number + 1 < len(lines) else None
         item = LIST_ITEM.match(text, start, end)
-        heading = following is not None and heading_like(text[start:end])
-        if heading:
-            next_item = LIST_ITEM.match(text, following[0], following[1])
-            next_prose = not next_item and not heading_like(text[following[0] : following[1]])
-            # Above a list or above prose; "5. Servicing" is a heading only above prose, "- Milk" never.
-            heading = next_prose if item else next_prose or bool(next_item)
-            heading = heading and not (item and text[start] in "-*•–")
+        heading = headings[number]
         if heading or item or first:
             if block:
                 units.append(Unit(*block, title + section))
@@ -159,6 +157,19 @@ def text_units(text: str) -> list[Unit]:
     if block:
         units.append(Unit(*block, title + section))
     return units
+
+
+def _heads(text: str, line: tuple[int, int, bool, bool], following: tuple[int, int, bool, bool] | None) -> bool:
+    """Whether a line of text is a heading, as the line after it says: one above prose, or above a list
+    ("5. Servicing" only above prose; "- Milk" never)."""
+    start, end = line[0], line[1]
+    if following is None or not heading_like(text[start:end]):
+        return False
+    item = LIST_ITEM.match(text, start, end)
+    next_item = LIST_ITEM.match(text, following[0], following[1])
+    next_prose = not next_item and not heading_like(text[following[0] : following[1]])
+    heading = next_prose if item else next_prose or bool(next_item)
+    return heading and not (item and text[start] in "-*•–")
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int, bool, bool]]:

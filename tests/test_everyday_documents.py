@@ -151,3 +151,17 @@ def test_plain_text_titles_and_headings_are_places_and_list_items_units():
     assert [(notes[u.start : u.end], u.section) for u in units] == [
         ("It was built in 1776.", "The Tide Mill"), ("Felix Moreau, miller", "The Tide Mill › Volunteers"),
         ("Mia Chen, guide", "The Tide Mill › Volunteers")]
+
+
+@pytest.mark.parametrize("text, place", [
+    # A title right above the first heading was a unit of its own, quoted as the answer to "What time is
+    # breakfast served at Hotel Playa Azul?".
+    ("Normas del Hotel Playa Azul\n\nDesayuno\n\nEl desayuno se sirve de 7:30 a 10:30.\n",
+     "Normas del Hotel Playa Azul › Desayuno"),
+    # Prose ending in "。" read as a heading, so the heading above it was taken for prose.
+    ("さくら旅館 ご利用案内\n\n駐車場\n\n駐車場は無料で、十台までご利用いただけます。\n", "さくら旅館 ご利用案内 › 駐車場"),
+    ("मौसम केंद्र\n\nसमय\n\nकेंद्र सुबह नौ बजे खुलता है।\n", "मौसम केंद्र › समय"),
+])
+def test_a_title_above_a_heading_and_headings_above_prose_in_other_scripts_are_places(text, place):
+    units = Layout(text, "text").units
+    assert [(text[u.start : u.end], u.section) for u in units] == [(text.strip().split("\n\n")[-1], place)]
