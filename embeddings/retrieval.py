@@ -334,8 +334,9 @@ def answer_question(
     asked = writing(query)
     answering = writing(_shown(index, index.sentences[max(sentence_cosine, key=sentence_cosine.__getitem__)]))
     settings = on_the_scale_of(settings, asked, answering)
+    places = [f"{quote.section} {quote.source.rsplit('/', 1)[-1]}" for quote in quotes]
     verdict, absent = decide(index, query, query_terms, asked, answering, similarity, confidence, logit,
-                             settings, lambda: _near_own(index, sentence_cosine, asked))
+                             settings, lambda: _near_own(index, sentence_cosine, asked), places)
     return Answer(question, verdict is Verdict.ANSWERED, quotes, similarity, coverage, confidence, notes,
                   query_vector, margin, settings.min_confidence, query, logit, verdict, absent)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -44,12 +44,14 @@ class Verdict(StrEnum):
 def decide(
     index: Index, query: str, query_terms: list[str], asked: str, answering: str, similarity: float,
     confidence: float, logit: float | None, settings: RetrievalSettings, near_own: Callable[[], bool],
+    places: Sequence[str] = (),
 ) -> tuple[Verdict, tuple[str, ...]]:
     """The verdict on an answer to query and the words it is said for (names and numbers no text holds, or
     every word of a question that shares none with the text). asked and answering are how the question and
     its nearest sentence are written (embeddings.languages.writing); settings are on their scale
-    (on_the_scale_of); near_own() says whether a sentence written as the question is among its nearest."""
-    unheard = asked in _STEMMED and query_terms and not any(index.lexical.holds(query_terms))
+    (on_the_scale_of); near_own() says whether a sentence written as the question is among its nearest;
+    places are the headings and file names of the passages quoted, whose words the text holds too."""
+    unheard = asked in _STEMMED and query_terms and not any(_held(index, query_terms, places))
     if unheard and ((asked == answering and similarity < settings.hedge_confidence)
                     or (count_words(query) <= KEYWORDS and near_own())):
         # Not one of its words is in any text written as it is ("asdfghjkl", "lorem ipsum"): the reranker
@@ -63,7 +65,7 @@ def decide(
         # languages are stemmed as English.
         words = _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))
         return Verdict.NOT_IN_TEXT, tuple(dict.fromkeys(word for word in words if tokenize(word)))
-    absent = absent_names(index, query, asked, answering)
+    absent = absent_names(index, query, asked, answering, places)
     return judge(confidence, logit, absent, settings), absent
 
 
@@ -75,11 +77,14 @@ def on_the_scale_of(settings: RetrievalSettings, asked: str, answering: str) -> 
     return settings.lowered(-dict(settings.raised_for).get(asked, 0.0))
 
 
-def absent_names(index: Index, query: str, asked: str = "english", answering: str = "english") -> tuple[str, ...]:
-    """The names and numbers of query that no indexed passage holds: what the question is about is not in
-    the text. asked and answering are how the question and its nearest sentence are written
-    (embeddings.languages.writing): names are looked for only where the text would spell them as the
-    question does.
+def absent_names(
+    index: Index, query: str, asked: str = "english", answering: str = "english", places: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """The names and numbers of query that no indexed passage holds, nor the headings and file names of
+    places (a title, "AquaPure 300 Water Filter Pitcher", names what every passage below it is about): what
+    the question is about is not in the text. asked and answering are how the question and its nearest
+    sentence are written (embeddings.languages.writing): names are looked for only where the text would
+    spell them as the question does.
 
     In an English question a name is a word capitalised after its first, and a number one in digits (about
     a text in any writing: digits are the same in most). Another language's question is checked only about
@@ -103,8 +108,16 @@ def absent_names(index: Index, query: str, asked: str = "english", answering: st
         found = []
     if not found:
         return ()
-    held = index.lexical.holds([" ".join(tokenize(name)) for name in found])
+    held = _held(index, [" ".join(tokenize(name)) for name in found], places)
     return tuple(name for name, there in zip(found, held) if not there)
+
+
+def _held(index: Index, phrases: list[str], places: Sequence[str]) -> list[bool]:
+    """Whether each phrase (stemmed terms, space-separated) is held by word search, which reads a passage
+    with only the heading right above it, or by the words of places."""
+    named = set(tokenize(" ".join(places)))
+    return [there or all(term in named for term in phrase.split())
+            for phrase, there in zip(phrases, index.lexical.holds(phrases))]
 
 
 def judge(confidence: float, logit: float | None, absent: tuple[str, ...], settings: RetrievalSettings) -> Verdict:

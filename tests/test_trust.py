@@ -65,6 +65,25 @@ def test_a_question_about_what_no_file_names_is_never_answered(everything):
     assert everything.ask("When does the New START treaty expire?", 3).verdict is Verdict.ANSWERED
 
 
+def test_a_name_only_a_title_or_a_file_name_holds_is_in_the_text(tmp_path, real_embedder):
+    manual = tmp_path / "texts" / "aquapure-300.md"
+    manual.parent.mkdir()
+    manual.write_text("# AquaPure 300 water filter pitcher: user manual\n\n## Warranty\n\nThe pitcher is covered by a "
+                      "two-year limited warranty from the date of purchase. Filter cartridges are covered for 90 "
+                      "days.\n\n## Cleaning\n\nWash the lid and the reservoir by hand in warm water.\n",
+                      encoding="utf-8")
+    (tmp_path / "texts" / "notes.txt").write_text("Kettle X2\n\nThe Kettle X2 boils 1.7 litres in four minutes.\n",
+                                                   encoding="utf-8")
+    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    engine.build([tmp_path / "texts"])
+    # Word search reads a passage with the heading right above it only, so the title's "AquaPure" was a name
+    # no text holds, and the answer was hedged under a place line that names it.
+    answer = engine.ask("How long is the warranty on the AquaPure pitcher?", 3)
+    assert answer.verdict is Verdict.ANSWERED and not answer.absent, (answer.verdict, answer.absent)
+    assert "two-year" in answer.passages[0].text
+    assert engine.ask("How long is the warranty on the Brita pitcher?", 3).absent == ("Brita",)
+
+
 @pytest.fixture
 def run(real_embedder, monkeypatch, tmp_path, article_index_dir):
     """citebot with args, over a copy of the article's index, in an empty directory without .env."""
