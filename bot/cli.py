@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
@@ -72,7 +72,7 @@ class CitebotGroup(click.Group):
 
 
 index_option = click.option(
-    "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), help="Index directory."
+    "--index", "index_dir", type=click.Path(path_type=Path), help="Index directory."
 )
 top_k_option = click.option("-k", "top_k", type=click.IntRange(1, 20), help="Passages to show (default 3).")
 
@@ -168,6 +168,25 @@ def forget(path: str, index_dir: Path | None) -> None:
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
     _build(engine, settings, lambda progress: engine.forget(path if is_address(path) else Path(path)))
+
+
+@cli.command()
+@verbose_option
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@index_option
+def sources(as_json: bool, index_dir: Path | None) -> None:
+    """List the files and web pages the index answers from."""
+    settings = _settings(index_dir=index_dir)
+    engine = _engine(settings)
+    info = engine.describe()
+    if as_json:
+        click.echo(json.dumps({"index": str(engine.store.location), "model": info.model, "passages": info.passages,
+                               "documents": [asdict(d) for d in info.documents]}, ensure_ascii=False))
+        return
+    for number, document in enumerate(info.documents, start=1):
+        _echo(f"{number}. {document.name}: {document.paragraphs} paragraph(s), {document.chars} characters "
+              f"({document.source})")
+    _echo(f"{len(info.documents)} file(s), {info.passages} passages, in {engine.store.location} ({info.model})")
 
 
 def _build(engine: Engine, settings: Settings, build) -> None:

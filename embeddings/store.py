@@ -284,6 +284,8 @@ def _load(directory: Path) -> Index:
 def read_manifest(directory: Path) -> dict:
     """Return the parsed manifest of the index in directory."""
     path = Path(directory) / MANIFEST
+    if Path(directory).is_file():
+        raise NotAnIndexError(f"{directory} is a file, not an index directory: name another with --index")
     if not path.is_file():
         raise IndexNotFoundError(f"no index at {directory}: build one with `citebot index FILE... --index {directory}`")
     try:

@@ -273,7 +273,9 @@ def test_a_corrupt_index_names_the_file_and_is_left_alone(run, index_copy):
 @pytest.mark.parametrize(
     "content, message",
     [(None, "no such file"), (b"\x7fELF\x00\x01", "binary file"), ("café".encode("latin-1"), "is not UTF-8"),
-     (b" \n\n \t\n", "nothing to index")],  # the last found by `make fuzz`: bm25s failed on no text
+     (b" \n\n \t\n", "nothing to index"),  # found by `make fuzz`: bm25s failed on no text
+     # A new user's .rtf was indexed as text, and "}" quoted as the answer.
+     (b"{\\rtf1\\ansi {\\b 500 dollars}.\\par}", "an RTF document, which citebot does not read")],
 )
 def test_bad_input_files_are_named(run, tmp_path, content, message):
     path = tmp_path / "input.txt"
@@ -283,6 +285,24 @@ def test_bad_input_files_are_named(run, tmp_path, content, message):
     assert result.exit_code == 1
     assert result.stderr.startswith(f"error: {path}") and message in result.stderr
     assert not (tmp_path / "ix").exists()
+
+
+def test_sources_lists_what_the_index_answers_from(run, index_copy):
+    listed = run("sources", "--index", index_copy)
+    assert listed.exit_code == 0
+    assert listed.output.startswith("1. article.txt: 7 paragraph(s)") and "1 file(s)" in listed.output
+    as_json = json.loads(run("sources", "--json", "--index", index_copy).output)
+    assert [d["name"] for d in as_json["documents"]] == ["article.txt"] and as_json["passages"] > 0
+
+
+@pytest.mark.parametrize("command", [["ask", "hello"], ["sources"], ["index", ARTICLE]])
+def test_an_index_path_that_is_a_file_is_named_as_one_and_kept(run, tmp_path, command):
+    # ask said "no index at ...: build one with --index" there, and --index gave click's usage error.
+    path = tmp_path / "notes"
+    path.write_text("mine", encoding="utf-8")
+    result = run(*command, "--index", path)
+    assert result.exit_code == 1 and "is a file, not an index directory" in result.stderr
+    assert path.read_text(encoding="utf-8") == "mine"
 
 
 def test_a_bad_setting_is_explained(run, index_copy, monkeypatch):

@@ -94,6 +94,9 @@ def _document(data: bytes, kind: str, source: Source, **stamp: int) -> Document:
         return Document(str(source), digest, text, format, **stamp)
     if b"\0" in data and not data.startswith(WIDE_BOMS):
         raise SourceError(source, f"{source}: looks like a binary file (it holds NUL bytes), not text")
+    if data.lstrip()[:5] == b"{\\rtf":  # plain ASCII, so it would be read as text, control words and all
+        raise SourceError(source, f"{source}: an RTF document, which citebot does not read: save it as .docx, "
+                                  ".pdf or .txt")
     if kind in HTML_SUFFIXES:
         text, format = bounded(html_text, data, source)
         return Document(str(source), digest, text, format, **stamp)
