@@ -130,3 +130,13 @@ def test_inline_mode_offers_one_result_for_a_doubtful_answer_and_says_which(bot,
     assert MAY_NOT_ANSWER in card.text and not card.bold
     absent = api.wait_for_answer(api.inline(704, ASKED[Verdict.NOT_IN_TEXT]))["results"]
     assert len(absent) == 1 and absent[0]["title"].startswith("Not in the text. Nearest: ")
+
+
+@pytest.mark.parametrize("confidence, shown", [(0.7799, "0.7799, below 0.78"), (0.7785, "0.778, below 0.78"), (0.771, "0.77, below 0.78")])
+def test_a_confidence_just_below_the_threshold_is_shown_apart_from_it(confidence, shown):
+    from bot.render import abstention_with_confidence
+    from embeddings import Answer
+
+    # A new user read "(confidence 0.78, below 0.78)".
+    answer = Answer("Is the handbook confidential?", False, [], confidence=confidence, verdict=Verdict.NOT_IN_TEXT)
+    assert f"(confidence {shown})" in abstention_with_confidence(answer, 0.78)
