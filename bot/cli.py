@@ -94,6 +94,9 @@ verbose_option = click.option("-v", "--verbose", count=True, expose_value=False,
 def cli(ctx: click.Context, env_file: Path | None, verbose: int, lang: str | None) -> None:
     """citebot answers questions about a text by quoting it verbatim."""
     ctx.obj = {"env_file": env_file, "verbose": verbose}
+    if lang and i18n.pick(lang) == "en" and not lang.lower().startswith("en"):
+        _echo(f"note: citebot's own words are in {' or '.join(i18n.LANGUAGES)}; --lang {lang} speaks English",
+              err=True)
     i18n.use(lang or i18n.locale_language())
 
 

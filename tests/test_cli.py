@@ -192,6 +192,12 @@ def test_chat_speaks_its_own_lines_in_the_language_asked_for(run, index_copy):
     assert "неизвестная команда :bogus" in result.output
 
 
+@pytest.mark.parametrize("lang, noted", [("ja", True), ("xx", True), ("en-GB", False), ("ru_RU", False)])
+def test_a_language_citebot_does_not_speak_is_said_to_fall_back_to_english(run, index_copy, lang, noted):
+    result = run("--lang", lang, "sources", "--index", index_copy)
+    assert result.exit_code == 0 and ("speaks English" in result.stderr) == noted  # it was silent
+
+
 @pytest.mark.parametrize(
     "question, answer",
     [("What treaty is about to expire?", "The New Strategic Arms Reduction Treaty"),
