@@ -12,7 +12,16 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+from bm25s.stopwords import (
+    STOPWORDS_DUTCH,
+    STOPWORDS_EN_PLUS,
+    STOPWORDS_FRENCH,
+    STOPWORDS_GERMAN,
+    STOPWORDS_ITALIAN,
+    STOPWORDS_PORTUGUESE,
+    STOPWORDS_RUSSIAN,
+    STOPWORDS_SPANISH,
+)
 
 from embeddings.text import SPACED_WORD, UNSPACED
 
@@ -26,6 +35,14 @@ _TOKEN = re.compile(rf"([{UNSPACED}]+)|{SPACED_WORD}")
 HELD_PREFIX = 5
 # English's, and Russian's (no Latin word is in it); bm25s has none for the other scripts stemmed here.
 _STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_RUSSIAN)
+# The function words of Latin-script languages whose words are stemmed as English. A text keeps them (a
+# Spanish "con" or a German "war" is an English word too); a question drops its own language's, known by
+# holding at least two of them and more than it holds of English's.
+_LATIN_STOPWORDS = [frozenset(words) - _STOPWORDS for words in (
+    STOPWORDS_SPANISH, STOPWORDS_FRENCH, STOPWORDS_GERMAN, STOPWORDS_ITALIAN, STOPWORDS_PORTUGUESE, STOPWORDS_DUTCH)]
+_ENGLISH_STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
+# Letters only Vietnamese, of the languages written in Latin letters, uses.
+_VIETNAMESE = re.compile("[ăđơư\u1ea0-\u1ef9]")
 
 
 # A word is stemmed in the language its script says (the first letter's): a Cyrillic word as Russian, an
@@ -47,19 +64,33 @@ def _language(word: str) -> str:
     return "english"
 
 
-def tokenize(text: str) -> list[str]:
+def tokenize(text: str, question: bool = False) -> list[str]:
     """Lower-case, drop stop words and one-letter tokens, and stem; runs of scripts without spaces become
     their character pairs. Full- and halfwidth forms count as the letters and digits they stand for
-    (NFKC: "５００" is "500")."""
+    (NFKC: "５００" is "500"). A question in Spanish, French, German, Italian, Portuguese or Dutch also
+    loses that language's function words: "los" and "de" would otherwise match every text in it alike,
+    and only those, whichever text answers ("¿Cuántos días de vacaciones...?" of an English handbook)."""
+    matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()))
+    dropped = _question_stopwords([m.group() for m in matches if not m.group(1)]) if question else frozenset()
     words: dict[str, list[str]] = {}
     pairs = []
-    for match in _TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()):
+    for match in matches:
         run = match.group(1)
         if run:
             pairs += [run[i : i + 2] for i in range(max(1, len(run) - 1))]
-        elif len(match.group()) > 1 and match.group() not in _STOPWORDS:
+        elif len(match.group()) > 1 and match.group() not in _STOPWORDS and match.group() not in dropped:
             words.setdefault(_language(match.group()), []).append(match.group())
     return [stem for language, group in words.items() for stem in _stemmer(language).stemWords(group)] + pairs
+
+
+def _question_stopwords(tokens: list[str]) -> frozenset[str]:
+    """The function words of the Latin-script language tokens are in, if it is one of _LATIN_STOPWORDS."""
+    if any(_VIETNAMESE.search(token) for token in tokens):
+        return frozenset()  # "ai" (who) and "hai" (two) are Italian function words
+    english = sum(token in _ENGLISH_STOPWORDS for token in tokens)
+    hits, words = max(((sum(token in words for token in tokens), words) for words in _LATIN_STOPWORDS),
+                      key=lambda pair: pair[0])
+    return words if hits >= 2 and hits > english else frozenset()
 
 
 class LexicalIndex:
@@ -79,8 +110,8 @@ class LexicalIndex:
         return cls(retriever, len(texts))
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for query (zeros when no query word is in the index)."""
-        ids = self._retriever.get_tokens_ids(tokenize(query))
+        """BM25 score of every passage for query, a question (zeros when no query word is in the index)."""
+        ids = self._retriever.get_tokens_ids(tokenize(query, question=True))
         if not ids or not self.size:
             return np.zeros(self.size, dtype=np.float32)
         return self._retriever.get_scores_from_ids(ids).astype(np.float32)

