@@ -52,11 +52,14 @@ class Unit:
     end: int
     headings: tuple[str, ...] = ()
     cells: str = ""  # a table row as search reads it (see _row_words)
+    columns: tuple[str, ...] = ()  # a table row's column names (of three or more), as its header writes them
 
     @property
     def section(self) -> str:
-        """The headings above the unit, outermost first: "Banana bread › Method" ("" for none)."""
-        return SECTION_SEPARATOR.join(self.headings)
+        """The headings above the unit, outermost first, and a table row's column names: "Banana bread ›
+        Method", "Travel › Expense limits › Item | Limit | Approval" ("" for none)."""
+        columns = (" | ".join(self.columns),) if self.columns else ()
+        return SECTION_SEPARATOR.join(self.headings + columns)
 
 
 class Layout:
@@ -234,7 +237,9 @@ def markdown_units(text: str) -> list[Unit]:
         elif kind == "tr_close" and tokens[i - 1].type != "tr_open" and row_line is not None:
             span = _row_span(text, starts, row_line)
             if span:
-                units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row)))
+                # A name and one value explain each other ("Weight | 820 g"); a third cell needs its column's name.
+                named = tuple(columns) if len(columns) > 2 else ()
+                units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row), named))
     return units
 
 
