@@ -266,13 +266,15 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
     _open(engine)
     interactive = sys.stdin.isatty()
     k = settings.top_k
+    warming = None
     if interactive:
         _start_line_editing()
         names = ", ".join(d.name for d in engine.describe().documents)
         greeting = f"citebot: ask about {names}. :help for help, :quit or Ctrl-D to leave."
         _echo("\n".join(fitted(greeting, _width())))
-        # Load the model while the user types the first question.
-        threading.Thread(target=engine.warm_up, daemon=True).start()
+        # Load the model while the user types the first question (a failure is the first question's to report).
+        warming = threading.Thread(target=_warm_up, args=(engine,), daemon=True)
+        warming.start()
     interrupted = False
     while True:
         try:
@@ -327,6 +329,15 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
         for note in answer.notes:
             _echo(f"note: {note}")
         click.echo(_format(engine, answer, settings, k) + "\n")
+    if warming is not None:
+        # Leaving while onnxruntime loads the model aborts the process ("terminate called without an active
+        # exception"): its threads cannot be torn down mid-load.
+        warming.join()
+
+
+def _warm_up(engine: Engine) -> None:
+    with contextlib.suppress(CitebotError):
+        engine.warm_up()
 
 
 @cli.command()
