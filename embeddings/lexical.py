@@ -23,6 +23,7 @@ from bm25s.stopwords import (
     STOPWORDS_SPANISH,
 )
 
+from embeddings.languages import looks_english
 from embeddings.text import SPACED_WORD, UNSPACED
 
 # bm25s sets its own logger to DEBUG on import, which would print under any root configuration.
@@ -71,7 +72,8 @@ def tokenize(text: str, question: bool = False) -> list[str]:
     loses that language's function words: "los" and "de" would otherwise match every text in it alike,
     and only those, whichever text answers ("¿Cuántos días de vacaciones...?" of an English handbook)."""
     matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()))
-    dropped = _question_stopwords([m.group() for m in matches if not m.group(1)]) if question else frozenset()
+    foreign = question and not looks_english(text)  # "AI era", "Why men die" hold two Italian or Dutch ones
+    dropped = _question_stopwords([m.group() for m in matches if not m.group(1)]) if foreign else frozenset()
     words: dict[str, list[str]] = {}
     pairs = []
     for match in matches:
@@ -99,6 +101,7 @@ class LexicalIndex:
     def __init__(self, retriever: bm25s.BM25, size: int | None = None) -> None:
         self._retriever = retriever
         self._sorted_vocab: list[str] | None = None
+        self._letters: set[str] | None = None
         self.size = int(retriever.scores["num_docs"]) if size is None else size
 
     @classmethod
@@ -133,6 +136,10 @@ class LexicalIndex:
     def _held(self, term: str) -> bool:
         if term in self._retriever.vocab_dict:
             return True
+        if len(term) == 1:  # a lone ideograph or syllable ("猫"): the index holds the pairs it stands in
+            if self._letters is None:
+                self._letters = {letter for key in self._retriever.vocab_dict if len(key) == 2 for letter in key}
+            return term in self._letters
         if len(term) < HELD_PREFIX:
             return False
         if self._sorted_vocab is None:

@@ -74,8 +74,10 @@ def test_a_question_drops_the_function_words_of_its_own_latin_script_language():
     assert tokenize("¿Cuántos días de vacaciones tienen los empleados?", question=True) == [
         "cuánto", "días", "vacacion", "empleado"]
     assert "der" not in tokenize(QUESTIONS["de"], question=True) and "der" in tokenize(QUESTIONS["de"])
-    # English keeps its words ("war", "allen"), and Vietnamese its "ai" (who) and "hai" (two).
+    # English keeps its words ("war", "allen"; "era" and "men" in a question without English function words),
+    # and Vietnamese its "ai" (who) and "hai" (two).
     assert tokenize("What was the role of Allen in the war?", question=True) == ["role", "allen", "war"]
+    assert tokenize("AI era", question=True) == ["ai", "era"] and tokenize("Why men die", question=True) == ["men", "die"]
     assert {"ai", "hai"} <= set(tokenize("Ai là người đã thắng hai trận?", question=True))
 
 
@@ -334,6 +336,17 @@ def test_a_word_or_two_no_text_holds_is_not_in_the_text_of_an_index_in_several_l
     # A whole question in a language no text is written in is still answered from the article.
     verdict, marked = ask_article(tmp_path, "Когда истекает договор СНВ-3?")
     assert verdict == "answered" and "New START" in marked, (verdict, marked)
+
+
+@pytest.mark.model
+def test_a_word_or_two_the_text_says_otherwise_is_still_answered_beside_texts_in_its_own_language(tmp_path):
+    index_texts(tmp_path, {"handbook.txt": "Pay\n\nSalaries are paid on the last working day of each month.\n",
+                           "pets.txt": "我家有一只猫，名叫小白。它每天睡十四个小时。\n"})
+    # Refused when the rule for a word or two no text holds applied in any index: "payday" is not a word of
+    # the handbook, and a lone "猫" was never held, since word search keeps Chinese as character pairs.
+    for question, answer in (("payday", "Salaries are paid"), ("猫", "我家有一只猫")):
+        answered = json.loads(citebot(tmp_path, "ask", "--json", question).stdout)
+        assert answered["verdict"] != "not_in_text" and answer in answered["passages"][0]["text"], answered
 
 
 @pytest.mark.model
