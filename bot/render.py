@@ -3,6 +3,7 @@ sentence and when to name the source. The terminal and Telegram only dress these
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 
@@ -117,10 +118,10 @@ def abstention_with_confidence(answer: Answer, threshold: float) -> str:
         return _("The text does not seem to answer that: it never mentions {names}. The nearest passage:").format(
             names=_names(answer))
     if answer.confidence < threshold:
-        # As many decimals as it takes to show the two apart ("0.779, below 0.78", not "0.78, below 0.78").
-        places = next((n for n in (2, 3, 4) if f"{answer.confidence:.{n}f}" != f"{threshold:.{n}f}"), 4)
+        # Rounded down and up, so that they never read as equal ("0.78, below 0.78") or in the wrong order.
+        low, high = math.floor(round(answer.confidence * 100, 6)), math.ceil(round(threshold * 100, 6))
         return _("The text does not seem to answer that (confidence {confidence}, below {threshold}). The nearest "
-                 "passage:").format(confidence=f"{answer.confidence:.{places}f}", threshold=f"{threshold:.2f}")
+                 "passage:").format(confidence=f"{low / 100:.2f}", threshold=f"{high / 100:.2f}")
     return _("The text does not seem to answer that (confidence {confidence}). The nearest passage:").format(
         confidence=confidence)
 
