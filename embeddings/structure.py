@@ -34,7 +34,7 @@ TEXT_COST_CHARS = 30
 # A plain-text line that is a heading: at most this long, and not ending in closing punctuation.
 HEADING_MAX_CHARS = 80
 HEADING_MAX_WORDS = 10
-_CLOSING = ".!?:;,…\"'”’-–—。！．；，、：」』।॥۔"
+_CLOSING = ".!?:;,…\"'”’-–—。！．；，、：」』।॥۔։؛،"
 LIST_ITEM = re.compile(r"[-*•–]\s+|\d{1,3}[.)]\s+")
 _LINE = re.compile(r"[^\n]+")
 # A table row's name that reads as a label: up to four words, without digits ("Weight", "Shade diameter").
@@ -238,7 +238,7 @@ def markdown_units(text: str) -> list[Unit]:
             span = _row_span(text, starts, row_line)
             if span:
                 # A name and one value explain each other ("Weight | 820 g"); a third cell needs its column's name.
-                named = tuple(columns) if len(columns) > 2 else ()
+                named = tuple(columns) if len(columns) > 2 and any(columns) else ()
                 units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row), named))
     return units
 

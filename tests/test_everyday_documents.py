@@ -125,8 +125,10 @@ def test_a_table_row_is_searched_with_its_column_names_and_quoted_as_written():
     row = "Light bulbs: Return window: 14 days; Condition: Still sealed"
     assert layout.search_text(unit.start, unit.end, number) == f"Returns policy › What can be returned: {row}"
     assert layout.search_text(unit.start, unit.end, number, headings=1) == f"What can be returned: {row}"
-    # Search reads the column names with each cell; a reader is shown them in the place.
+    # Search reads the column names with each cell; a reader is shown them in the place (not a blank header).
     assert layout.section(number) == "Returns policy › What can be returned › Item | Return window | Condition"
+    blank = Layout("# Prices\n\n|   |   |   |\n|---|---|---|\n| Tea | 2 € | hot |\n", "markdown")
+    assert [u.section for u in blank.units] == ["Prices"]
 
 
 def test_a_pages_chrome_is_left_out_and_its_structure_kept():
@@ -164,6 +166,7 @@ def test_plain_text_titles_and_headings_are_places_and_list_items_units():
     # Prose ending in "。" read as a heading, so the heading above it was taken for prose.
     ("さくら旅館 ご利用案内\n\n駐車場\n\n駐車場は無料で、十台までご利用いただけます。\n", "さくら旅館 ご利用案内 › 駐車場"),
     ("मौसम केंद्र\n\nसमय\n\nकेंद्र सुबह नौ बजे खुलता है।\n", "मौसम केंद्र › समय"),
+    ("Երևան\n\nՊատմություն\n\nԵրևանը Հայաստանի մայրաքաղաքն է։\n", "Երևան › Պատմություն"),  # Armenian "։"
 ])
 def test_a_title_above_a_heading_and_headings_above_prose_in_other_scripts_are_places(text, place):
     units = Layout(text, "text").units
