@@ -94,7 +94,7 @@ verbose_option = click.option("-v", "--verbose", count=True, expose_value=False,
 def cli(ctx: click.Context, env_file: Path | None, verbose: int, lang: str | None) -> None:
     """citebot answers questions about a text by quoting it verbatim."""
     ctx.obj = {"env_file": env_file, "verbose": verbose}
-    if lang and i18n.pick(lang) == "en" and not lang.lower().startswith("en"):
+    if lang and not i18n.speaks(lang):
         _echo(f"note: citebot's own words are in {' or '.join(i18n.LANGUAGES)}; --lang {lang} speaks English",
               err=True)
     i18n.use(lang or i18n.locale_language())
@@ -181,6 +181,7 @@ def sources(as_json: bool, index_dir: Path | None) -> None:
     """List the files and web pages the index answers from."""
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
+    _open(engine)
     info = engine.describe()
     if as_json:
         click.echo(json.dumps({"index": str(engine.store.location), "model": info.model, "passages": info.passages,

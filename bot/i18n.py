@@ -23,8 +23,16 @@ _language: contextvars.ContextVar[str] = contextvars.ContextVar("language", defa
 
 def pick(code: str | None) -> str:
     """The language citebot speaks for a code such as "ru", "ru-RU" or "pt_BR": its own, or English."""
-    base = (code or "").replace("_", "-").split("-")[0].lower()
-    return base if base in LANGUAGES else "en"
+    return _base(code) if speaks(code) else "en"
+
+
+def speaks(code: str | None) -> bool:
+    """Whether citebot speaks the language of a code such as "ru-RU" ("eng" and "pt_BR" it does not)."""
+    return _base(code) in LANGUAGES
+
+
+def _base(code: str | None) -> str:
+    return (code or "").replace("_", "-").split("-")[0].lower()
 
 
 def locale_language() -> str | None:

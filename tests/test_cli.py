@@ -192,7 +192,7 @@ def test_chat_speaks_its_own_lines_in_the_language_asked_for(run, index_copy):
     assert "неизвестная команда :bogus" in result.output
 
 
-@pytest.mark.parametrize("lang, noted", [("ja", True), ("xx", True), ("en-GB", False), ("ru_RU", False)])
+@pytest.mark.parametrize("lang, noted", [("ja", True), ("xx", True), ("eng", True), ("en-GB", False), ("ru_RU", False)])
 def test_a_language_citebot_does_not_speak_is_said_to_fall_back_to_english(run, index_copy, lang, noted):
     result = run("--lang", lang, "sources", "--index", index_copy)
     assert result.exit_code == 0 and ("speaks English" in result.stderr) == noted  # it was silent
@@ -299,6 +299,15 @@ def test_sources_lists_what_the_index_answers_from(run, index_copy):
     assert listed.output.startswith("1. article.txt: 7 paragraph(s)") and "1 file(s)" in listed.output
     as_json = json.loads(run("sources", "--json", "--index", index_copy).output)
     assert [d["name"] for d in as_json["documents"]] == ["article.txt"] and as_json["passages"] > 0
+
+
+def test_sources_warns_of_a_file_changed_since_indexing(run, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The boiler was serviced in March.\n", encoding="utf-8")
+    assert run("index", notes, "--index", tmp_path / "ix").exit_code == 0
+    notes.write_text("The boiler was serviced in May.\n", encoding="utf-8")
+    listed = run("sources", "--index", tmp_path / "ix")
+    assert listed.exit_code == 0 and "warning:" in listed.stderr and "notes.txt" in listed.stdout
 
 
 @pytest.mark.parametrize("command", [["ask", "hello"], ["sources"], ["index", ARTICLE]])
