@@ -151,7 +151,8 @@ class Highlight:
 class Quote:
     """A passage quoted verbatim: text == document[start:end].
 
-    section names the headings it stands under ("Banana bread › Method", "" for none); format is its
+    section names the headings it stands under ("Banana bread › Method", "" for none), and a table row's
+    column names after them (embeddings.structure.Unit.section); format is its
     document's ("markdown": show its text through embeddings.visible, which drops inline markup); page
     is where it starts in a PDF.
     """
@@ -334,7 +335,7 @@ def answer_question(
     asked = writing(query)
     answering = writing(_shown(index, index.sentences[max(sentence_cosine, key=sentence_cosine.__getitem__)]))
     settings = on_the_scale_of(settings, asked, answering)
-    places = [f"{quote.section} {quote.source.rsplit('/', 1)[-1]}" for quote in quotes]
+    places = [f"{quote.section} {quote.source.rstrip('/').rsplit('/', 1)[-1]}" for quote in quotes]
     verdict, absent = decide(index, query, query_terms, asked, answering, similarity, confidence, logit,
                              settings, lambda: _near_own(index, sentence_cosine, asked), places)
     return Answer(question, verdict is Verdict.ANSWERED, quotes, similarity, coverage, confidence, notes,
