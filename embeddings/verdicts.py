@@ -29,8 +29,8 @@ _STEMMED = frozenset({"english", "CYRILLIC", "ARABIC", "DEVANAGARI", "GREEK", "A
                       "japanese"})
 # A question's words, as named when none of them is in the text (those word search keeps).
 _QUESTION_WORD = re.compile(r"[^\W_][\w'’-]*")
-# A question of at most this many words, none of which any text holds, whose nearest sentence is in another
-# language, is not in the text whatever its cosine.
+# A question of at most this many words, none of which any text holds, is at best hedged (and not in the text
+# when its nearest sentence is in another language).
 KEYWORDS = 2
 
 
@@ -53,23 +53,28 @@ def decide(
     (on_the_scale_of); near_own() says whether a sentence written as the question is among its nearest;
     places are the headings and file names of the passages quoted, whose words the text holds too."""
     unheard = asked in _STEMMED and query_terms and not any(_held(index, query_terms, places))
+    keywords = unheard and count_words(query) <= KEYWORDS
+    words = _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))
+    said = tuple(dict.fromkeys(word for word in words if tokenize(word)))
     if unheard and ((asked == answering and similarity < settings.hedge_confidence)
-                    or (asked != answering and count_words(query) <= KEYWORDS and near_own())):
+                    or (keywords and asked != answering and near_own())):
         # Not one of its words is in any text written as it is ("asdfghjkl", "lorem ipsum"): the reranker
         # gives such strings middling logits, but the text is not about them. A reworded question that shares
         # no word can still be answered when a sentence comes close enough ("Which english math guy was proud
         # his stuff was useless for war" has its sentence at 0.89), or when its nearest sentence is in
-        # another language. A word or two ("test", "ok") whose nearest sentence is in another language, beside
-        # texts in its own, cannot: e5 puts them 0.80 to 0.84 from sentences in every language alike, as close
-        # as questions that a text in another language answers (where a text in its language is near, that
-        # one would hold the word). Beside texts in its own language only, a word or two may still be
-        # answered by the cosine ("payday" of "Salaries are paid on the last working day").
+        # another language. A word or two whose nearest sentence is in another language, beside texts in its
+        # own ("test" of a Thai sentence), cannot: that text would hold the word.
         # Only where word search knows a word's forms: Korean glues its particles on, and other Latin-script
         # languages are stemmed as English.
-        words = _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))
-        return Verdict.NOT_IN_TEXT, tuple(dict.fromkeys(word for word in words if tokenize(word)))
+        return Verdict.NOT_IN_TEXT, said
     absent = absent_names(index, query, asked, answering, places)
-    return judge(confidence, logit, absent, settings), absent
+    verdict = judge(confidence, logit, absent, settings)
+    if keywords and verdict is Verdict.ANSWERED:
+        # A word or two the text never uses is at best hedged: e5 puts "payday" 0.83 from "Salaries are paid on
+        # the last working day", which answers it, and "test" 0.85 from "Annual health check-up", which does
+        # not; nothing tells the two apart.
+        return Verdict.UNCERTAIN, said
+    return verdict, absent
 
 
 def on_the_scale_of(settings: RetrievalSettings, asked: str, answering: str) -> RetrievalSettings:
