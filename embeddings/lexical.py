@@ -72,8 +72,9 @@ def tokenize(text: str, question: bool = False) -> list[str]:
     loses that language's function words: "los" and "de" would otherwise match every text in it alike,
     and only those, whichever text answers ("¿Cuántos días de vacaciones...?" of an English handbook)."""
     matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()))
-    foreign = question and not looks_english(text)  # "AI era", "Why men die" hold two Italian or Dutch ones
-    dropped = _question_stopwords([m.group() for m in matches if not m.group(1)]) if foreign else frozenset()
+    dropped = _question_stopwords([m.group() for m in matches if not m.group(1)]) if question else frozenset()
+    if dropped and looks_english(text):  # "AI era", "Why men die" hold two Italian or Dutch ones
+        dropped = frozenset()
     words: dict[str, list[str]] = {}
     pairs = []
     for match in matches:

@@ -52,12 +52,12 @@ def decide(
     its nearest sentence are written (embeddings.languages.writing); settings are on their scale
     (on_the_scale_of); near_own() says whether a sentence written as the question is among its nearest;
     places are the headings and file names of the passages quoted, whose words the text holds too."""
-    unheard = asked in _STEMMED and query_terms and not any(_held(index, query_terms, places))
-    keywords = unheard and count_words(query) <= KEYWORDS
-    words = _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))
-    said = tuple(dict.fromkeys(word for word in words if tokenize(word)))
-    if unheard and ((asked == answering and similarity < settings.hedge_confidence)
-                    or (keywords and asked != answering and near_own())):
+    short = count_words(query) <= KEYWORDS
+    faint = asked == answering and similarity < settings.hedge_confidence
+    # Whether none of its words is in any text (looked up only where a rule below would use it).
+    unheard = (asked in _STEMMED and query_terms and (short or faint)
+               and not any(_held(index, query_terms, places)))
+    if unheard and (faint or (asked != answering and near_own())):
         # Not one of its words is in any text written as it is ("asdfghjkl", "lorem ipsum"): the reranker
         # gives such strings middling logits, but the text is not about them. A reworded question that shares
         # no word can still be answered when a sentence comes close enough ("Which english math guy was proud
@@ -66,15 +66,21 @@ def decide(
         # own ("test" of a Thai sentence), cannot: that text would hold the word.
         # Only where word search knows a word's forms: Korean glues its particles on, and other Latin-script
         # languages are stemmed as English.
-        return Verdict.NOT_IN_TEXT, said
+        return Verdict.NOT_IN_TEXT, _words(query)
     absent = absent_names(index, query, asked, answering, places)
     verdict = judge(confidence, logit, absent, settings)
-    if keywords and verdict is Verdict.ANSWERED:
+    if unheard and short and verdict is Verdict.ANSWERED:
         # A word or two the text never uses is at best hedged: e5 puts "payday" 0.83 from "Salaries are paid on
         # the last working day", which answers it, and "test" 0.85 from "Annual health check-up", which does
         # not; nothing tells the two apart.
-        return Verdict.UNCERTAIN, said
+        return Verdict.UNCERTAIN, _words(query)
     return verdict, absent
+
+
+def _words(query: str) -> tuple[str, ...]:
+    """The words of query that word search keeps, as written, each once."""
+    words = _QUESTION_WORD.findall(unicodedata.normalize("NFKC", query))
+    return tuple(dict.fromkeys(word for word in words if tokenize(word)))
 
 
 def on_the_scale_of(settings: RetrievalSettings, asked: str, answering: str) -> RetrievalSettings:
