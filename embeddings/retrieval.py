@@ -12,6 +12,7 @@ from embeddings.encoder import E5_MODEL, Embedder
 from embeddings.errors import EmptyQuestionError
 from embeddings.languages import looks_english, writing
 from embeddings.lexical import tokenize
+from embeddings.readers import display_name
 from embeddings.reranker import Reranker
 from embeddings.store import Index
 from embeddings.structure import WORD_SEARCH_HEADINGS, visible
@@ -335,7 +336,7 @@ def answer_question(
     asked = writing(query)
     answering = writing(_shown(index, index.sentences[max(sentence_cosine, key=sentence_cosine.__getitem__)]))
     settings = on_the_scale_of(settings, asked, answering)
-    places = [f"{quote.section} {quote.source.rstrip('/').rsplit('/', 1)[-1]}" for quote in quotes]
+    places = [f"{quote.section} {display_name(quote.source)}" for quote in quotes]
     verdict, absent = decide(index, query, query_terms, asked, answering, similarity, confidence, logit,
                              settings, lambda: _near_own(index, sentence_cosine, asked), places)
     return Answer(question, verdict is Verdict.ANSWERED, quotes, similarity, coverage, confidence, notes,
