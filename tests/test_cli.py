@@ -281,7 +281,8 @@ def test_a_corrupt_index_names_the_file_and_is_left_alone(run, index_copy):
     [(None, "no such file"), (b"\x7fELF\x00\x01", "binary file"), ("café".encode("latin-1"), "is not UTF-8"),
      (b" \n\n \t\n", "nothing to index"),  # found by `make fuzz`: bm25s failed on no text
      # A new user's .rtf was indexed as text, and "}" quoted as the answer.
-     (b"{\\rtf1\\ansi {\\b 500 dollars}.\\par}", "an RTF document, which citebot does not read")],
+     (b"{\\rtf1\\ansi {\\b 500 dollars}.\\par}", "an RTF document, which citebot does not read"),
+     (b"\xef\xbb\xbf{\\rtf1\\ansi {\\b 500 dollars}.\\par}", "an RTF document")],
 )
 def test_bad_input_files_are_named(run, tmp_path, content, message):
     path = tmp_path / "input.txt"

@@ -9,6 +9,7 @@ run in, is embeddings.readers.limits.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 from pathlib import Path
@@ -94,7 +95,8 @@ def _document(data: bytes, kind: str, source: Source, **stamp: int) -> Document:
         return Document(str(source), digest, text, format, **stamp)
     if b"\0" in data and not data.startswith(WIDE_BOMS):
         raise SourceError(source, f"{source}: looks like a binary file (it holds NUL bytes), not text")
-    if data.lstrip()[:5] == b"{\\rtf":  # plain ASCII, so it would be read as text, control words and all
+    # RTF is plain ASCII (a byte-order mark at most before it), so it would be read as text, control words and all.
+    if data.removeprefix(codecs.BOM_UTF8).lstrip()[:5] == b"{\\rtf":
         raise SourceError(source, f"{source}: an RTF document, which citebot does not read: save it as .docx, "
                                   ".pdf or .txt")
     if kind in HTML_SUFFIXES:
