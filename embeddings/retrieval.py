@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, replace
@@ -345,7 +346,7 @@ def answer_question(
 
 def _near_own(index: Index, sentence_cosine: dict[int, float], asked: str) -> bool:
     """Whether a sentence written as asked is among the NEAR_OWN sentences nearest the question."""
-    nearest = sorted(sentence_cosine, key=sentence_cosine.__getitem__, reverse=True)[:NEAR_OWN]
+    nearest = heapq.nlargest(NEAR_OWN, sentence_cosine, key=sentence_cosine.__getitem__)
     return any(writing(_shown(index, index.sentences[row])) == asked for row in nearest)
 
 
