@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot.config import Settings
 from embeddings.encoder import DEFAULT_MODEL, load_embedder
 from embeddings.store import Document, IndexSettings, build_index, sha256_text
 
 ROOT = Path(__file__).resolve().parents[1]
+# The settings the CLI and the bot read under english_model, so that they take the shared indexes as current.
+ENGLISH = IndexSettings(DEFAULT_MODEL, Settings.max_words)
 ARTICLE = ROOT / "data" / "article.txt"
 ARTICLE_DEV = ROOT / "bench" / "data" / "article_dev.jsonl"
 
@@ -75,7 +78,7 @@ def article_index_dir(tmp_path_factory, real_embedder) -> Path:
     from embeddings.engine import Engine
 
     directory = tmp_path_factory.mktemp("article") / "index"
-    Engine(directory, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder).build([ARTICLE])
+    Engine(directory, ENGLISH, embedder=real_embedder).build([ARTICLE])
     return directory
 
 
@@ -84,7 +87,7 @@ def article_engine(article_index_dir, real_embedder):
     """An Engine over the article index with the real model, shared by the session."""
     from embeddings.engine import Engine
 
-    return Engine(article_index_dir, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    return Engine(article_index_dir, ENGLISH, embedder=real_embedder)
 
 
 @pytest.fixture
@@ -97,7 +100,7 @@ def own_engine(tmp_path, real_embedder):
     source = tmp_path / "texts" / "article.txt"
     source.parent.mkdir()
     shutil.copy(ARTICLE, source)
-    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    engine = Engine(tmp_path / "index", ENGLISH, embedder=real_embedder)
     engine.build([source])
     return engine
 

@@ -9,11 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from embeddings.encoder import DEFAULT_MODEL
 from embeddings.engine import Engine
 from embeddings.sources import read_document
-from embeddings.store import IndexSettings
 from embeddings.structure import Layout, markdown_units, visible
+from tests.conftest import ENGLISH
 from tests.telegram_harness import RunningBot
 
 EVERYDAY = Path(__file__).parent / "data" / "everyday"
@@ -56,7 +55,7 @@ ANSWERS = [
 @pytest.fixture(scope="module")
 def everyday_engine(tmp_path_factory, real_embedder) -> Engine:
     """The everyday documents indexed with the real model."""
-    engine = Engine(tmp_path_factory.mktemp("everyday") / "index", IndexSettings(DEFAULT_MODEL, 80),
+    engine = Engine(tmp_path_factory.mktemp("everyday") / "index", ENGLISH,
                     embedder=real_embedder)
     engine.build([EVERYDAY])
     return engine

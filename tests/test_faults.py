@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from embeddings import store
-from embeddings.encoder import DEFAULT_MODEL
 from embeddings.engine import Engine
 from embeddings.store import IndexSettings, IndexWriteError, load_index, save_index
+from tests.conftest import ENGLISH
 
 CITEBOT = Path(sys.executable).with_name("citebot")
 
@@ -59,7 +59,7 @@ def test_killing_index_builds_never_loses_the_index(tmp_path, real_embedder):
         # Whatever moment it died at, the index on disk is one whole build that answers.
         index = load_index(index_dir)
         version = int(index.documents[0].text.split()[1])
-        engine = Engine(index_dir, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+        engine = Engine(index_dir, ENGLISH, embedder=real_embedder)
         answer = engine.ask("How many ships did the lighthouse keeper count in harbour 7?", k=1)
         assert answer.passages and f"Version {version} paragraph" in answer.passages[0].text
         if kills >= 20:

@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from embeddings import DEFAULT_MODEL, Engine, IndexSettings, IndexWriteError, MilvusStore, StoreUnavailableError
+from embeddings import Engine, IndexWriteError, MilvusStore, StoreUnavailableError
 from embeddings.stores import REFRESH_SECONDS
 
-from .conftest import ARTICLE, ARTICLE_DEV
+from .conftest import ARTICLE, ARTICLE_DEV, ENGLISH
 
 pytest.importorskip("pymilvus")
 pytestmark = pytest.mark.model
@@ -84,7 +84,7 @@ def run(real_embedder, monkeypatch, tmp_path):
 
 
 def engine_on(uri: str, real_embedder, collection: str = "citebot") -> Engine:
-    return Engine(MilvusStore(uri, collection, timeout=5.0), IndexSettings(DEFAULT_MODEL, 80),
+    return Engine(MilvusStore(uri, collection, timeout=5.0), ENGLISH,
                   embedder=real_embedder, cache_dir=Path(__file__).parents[1] / "data" / "models")
 
 
@@ -92,7 +92,7 @@ def test_the_article_indexed_in_a_lite_file_answers_as_the_faiss_index_does(run,
     milvus = {"CITEBOT_STORE": "milvus", "CITEBOT_MILVUS_URI": tmp_path / "citebot.db"}
     built = run("index", ARTICLE, **milvus)
     assert built.exit_code == 0, built.output
-    assert "Indexed 1 file(s), 9 passages into Milvus collection citebot" in built.output
+    assert "Indexed 1 file(s), 8 passages into Milvus collection citebot" in built.output
     asked = run("ask", QUESTION, "--json", **milvus)
     assert asked.exit_code == 0, asked.output
     assert json.loads(asked.stdout) == article_engine.ask(QUESTION, 3).to_dict()
@@ -247,7 +247,7 @@ def test_a_collection_citebot_did_not_write_is_never_dropped(tmp_path, real_embe
     client = store.client()
     client.create_collection("citebot__g1", dimension=4)  # someone else's, named like a generation
     client.insert("citebot__g1", [{"id": 1, "vector": [0.1, 0.2, 0.3, 0.4]}])
-    engine = Engine(store, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder,
+    engine = Engine(store, ENGLISH, embedder=real_embedder,
                     cache_dir=Path(__file__).parents[1] / "data" / "models")
     with pytest.raises(IndexWriteError, match="citebot__g1 is not one citebot wrote"):
         engine.build([ARTICLE])

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from embeddings import Engine, IndexSettings, RetrievalSettings
-from embeddings.encoder import DEFAULT_MODEL
+from embeddings import Engine, RetrievalSettings
 from embeddings.reranker import RERANKER_DIR, load_reranker
+from tests.conftest import ENGLISH
 
 pytestmark = pytest.mark.model
 
@@ -35,12 +35,12 @@ def story(tmp_path_factory, real_embedder):
     source = tmp_path_factory.mktemp("story") / "ferry.txt"
     source.write_text(STORY, encoding="utf-8")
     directory = source.parent / "index"
-    Engine(directory, IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder).build([source])
+    Engine(directory, ENGLISH, embedder=real_embedder).build([source])
     return directory
 
 
 def engine(directory, real_embedder, rerank: bool) -> Engine:
-    return Engine(directory, IndexSettings(DEFAULT_MODEL, 80), RetrievalSettings(rerank=rerank), real_embedder)
+    return Engine(directory, ENGLISH, RetrievalSettings(rerank=rerank), real_embedder)
 
 
 def test_reranking_puts_the_answer_first_where_shared_words_mislead(story, real_embedder):

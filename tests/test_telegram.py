@@ -15,10 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from embeddings.encoder import DEFAULT_MODEL
 from embeddings.engine import Engine
-from embeddings.store import IndexSettings
 from embeddings.text import MAX_SENTENCE_CHARS
+from tests.conftest import ENGLISH
 from tests.fake_bot_api import BOT, TOKEN, FakeBotApi
 from tests.telegram_harness import RunningBot, citebot_telegram
 
@@ -38,7 +37,7 @@ def odd_engine(tmp_path_factory, real_embedder):
         f"{long_sentence}\n\nThe garden has three apple trees.\n",
         encoding="utf-8",
     )
-    engine = Engine(source.parent / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    engine = Engine(source.parent / "index", ENGLISH, embedder=real_embedder)
     engine.build([source])
     return engine
 

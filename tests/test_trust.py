@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from bot.cli import cli
 from bot.render import MAY_NOT_ANSWER, NOT_ANSWERED
-from embeddings import Engine, IndexSettings, Verdict
-from embeddings.encoder import DEFAULT_MODEL
+from embeddings import Engine, Verdict
+from tests.conftest import ENGLISH
 
 pytestmark = pytest.mark.model
 
@@ -41,7 +41,7 @@ def everything(tmp_path_factory, real_embedder) -> Engine:
     texts = tmp_path_factory.mktemp("texts")
     shutil.copy(ROOT / "data" / "article.txt", texts)
     shutil.copytree(EVERYDAY, texts / "everyday")
-    engine = Engine(tmp_path_factory.mktemp("everything") / "index", IndexSettings(DEFAULT_MODEL, 80),
+    engine = Engine(tmp_path_factory.mktemp("everything") / "index", ENGLISH,
                     embedder=real_embedder)
     engine.build([texts])
     return engine
@@ -74,7 +74,7 @@ def test_a_name_only_a_title_or_a_file_name_holds_is_in_the_text(tmp_path, real_
                       encoding="utf-8")
     (tmp_path / "texts" / "notes.txt").write_text("Kettle X2\n\nThe Kettle X2 boils 1.7 litres in four minutes.\n",
                                                    encoding="utf-8")
-    engine = Engine(tmp_path / "index", IndexSettings(DEFAULT_MODEL, 80), embedder=real_embedder)
+    engine = Engine(tmp_path / "index", ENGLISH, embedder=real_embedder)
     engine.build([tmp_path / "texts"])
     # Word search reads a passage with the heading right above it only, so the title's "AquaPure" was a name
     # no text holds, and the answer was hedged under a place line that names it.
