@@ -25,7 +25,7 @@ from embeddings.excerpts import Location, Presentation
 from embeddings.readers import Source, current_sha256, display_name, expand_paths, is_address, read_document
 from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
-from embeddings.store import Document, Index, IndexSettings, build_index, stale_reasons
+from embeddings.store import Document, Index, IndexSettings, build_index, kept_documents, stale_reasons
 from embeddings.stores import REFRESH_SECONDS, DirectoryStore, IndexStore
 from embeddings.text import main_name
 
@@ -199,7 +199,8 @@ class Engine:
         generation = self.store.save(index)
         with self._lock:
             self._index, self._generation = index, generation
-        embedded = sum((d.source, d.sha256) not in held for d in documents)
+        kept = kept_documents(previous, self.index_settings)
+        embedded = sum((d.source, d.sha256) not in kept for d in documents)
         removed = len({source for source, _ in held} - sources.keys())
         why = reasons or ["rebuild asked for"]
         return BuildReport(True, len(documents), len(index.passages), why, embedded, removed, skipped)

@@ -83,9 +83,13 @@ class IndexSettings:
         """Whether other embeds with the same model and backend, so vectors of one serve the other."""
         return (self.model, self.backend) == (other.model, other.backend)
 
+    def same_sentences(self, other: IndexSettings) -> bool:
+        """Whether other also embeds the same sentences the same way, so their vectors can be kept."""
+        return self.same_vectors(other) and self.chunker == other.chunker
+
     def same_passages(self, other: IndexSettings) -> bool:
         """Whether other also cuts the same passages, so a document's rows and vectors can be kept."""
-        return self.same_vectors(other) and (self.max_words, self.chunker) == (other.max_words, other.chunker)
+        return self.same_sentences(other) and self.max_words == other.max_words
 
 
 @dataclass
@@ -145,25 +149,27 @@ def build_index(
 ) -> Index:
     """Chunk documents, embed their sentences and index their passages.
 
-    Documents that previous holds unchanged (same source and sha256, same model and chunking) keep their
-    sentences, passages and vectors; only the others are embedded.
+    Documents that previous holds unchanged (same source and sha256, same model and chunker) keep their
+    sentences and vectors, and their passages unless max_words changed; only the others are embedded.
     """
-    kept = _reusable(previous, settings)
+    kept = kept_documents(previous, settings)
+    same_passages = previous is not None and previous.settings.same_passages(settings)
     layouts = [Layout(document.text, document.format) for document in documents]
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []  # sentences, passages, vectors
     for document, layout in zip(documents, layouts):
         old = kept.get((document.source, document.sha256))
-        if old is not None:
+        if old is not None and same_passages:
             parts.append(_document_rows(previous, old))
             continue
         sentences, passages = chunk(document.text, settings.max_words, layout.spans())
-        sentence_rows = [(0, s.start, s.end, s.paragraph) for s in sentences]
         passage_rows = [(0, p.start, p.end, p.paragraph, p.first, p.last) for p in passages]
-        parts.append((
-            np.array(sentence_rows, dtype=np.int64).reshape(-1, 4),
-            np.array(passage_rows, dtype=np.int64).reshape(-1, 6),
-            None,
-        ))
+        passage_rows = np.array(passage_rows, dtype=np.int64).reshape(-1, 6)
+        if old is not None:  # only max_words changed: the chunker's sentences, so their vectors, are the same
+            sentence_rows, _, vectors = _document_rows(previous, old)
+            parts.append((sentence_rows, passage_rows, vectors))
+            continue
+        sentence_rows = [(0, s.start, s.end, s.paragraph) for s in sentences]
+        parts.append((np.array(sentence_rows, dtype=np.int64).reshape(-1, 4), passage_rows, None))
     texts = [
         layouts[d].search_text(s, e, p)
         for d, (rows, _, vecs) in enumerate(parts)
@@ -202,9 +208,10 @@ def lexical_index(layouts: list[Layout], passages: np.ndarray) -> LexicalIndex:
     )
 
 
-def _reusable(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:
-    """(source, sha256) -> document id in previous, for the documents whose rows can be kept."""
-    if previous is None or not previous.settings.same_passages(settings):
+def kept_documents(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:
+    """(source, sha256) -> document id in previous, for the documents whose vectors a build with settings
+    keeps (see build_index)."""
+    if previous is None or not previous.settings.same_sentences(settings):
         return {}
     return {(d.source, d.sha256): doc_id for doc_id, d in enumerate(previous.documents)}
 

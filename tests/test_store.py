@@ -149,6 +149,26 @@ def test_a_folder_update_embeds_only_what_changed(tmp_path, fake_embedder):
     assert fresh.ask("topic12", k=1) == reopened.ask("topic12", k=1)
 
 
+def test_another_passage_length_keeps_the_vectors_and_another_model_embeds_again(tmp_path, fake_embedder):
+    text = tmp_path / "notes.txt"
+    text.write_text(" ".join(f"Sentence {n} names the item{n} of the list." for n in range(12)) + "\n")
+    Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder).build([text])
+    before = load_index(tmp_path / "index").passages
+    fake_embedder.encoded.clear()
+    # Upgrading to citebot's longer passages re-cuts them from the sentences already embedded.
+    longer = Engine(tmp_path / "index", IndexSettings("fake", 90, "fake"), embedder=fake_embedder).build([text])
+    assert longer.built and longer.embedded == 0 and fake_embedder.encoded == []
+    fresh = Engine(tmp_path / "fresh", IndexSettings("fake", 90, "fake"), embedder=fake_embedder)
+    fresh.build([text])
+    rebuilt, built_fresh = load_index(tmp_path / "index"), load_index(tmp_path / "fresh")
+    assert np.array_equal(rebuilt.passages, built_fresh.passages) and not np.array_equal(rebuilt.passages, before)
+    assert np.array_equal(rebuilt.vectors.reconstruct_n(0, rebuilt.vectors.ntotal),
+                          built_fresh.vectors.reconstruct_n(0, built_fresh.vectors.ntotal))
+    # Another model's vectors serve nothing: the file is embedded again, and the report says so.
+    other = Engine(tmp_path / "index", IndexSettings("fake-2", 90, "fake"), embedder=fake_embedder).build([text])
+    assert other.embedded == 1
+
+
 def test_hnsw_is_chosen_above_the_flat_limit_and_keeps_its_parameters(tmp_path, fake_embedder, monkeypatch):
     text = " ".join(f"Sentence {n} is about item{n}." for n in range(300))
     document = Document("many.txt", sha256_text(text), text)
