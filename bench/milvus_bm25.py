@@ -20,6 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.run import CACHE, DATA, table  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from embeddings import DEFAULT_MODEL, IndexSettings  # noqa: E402
 from embeddings.encoder import load_embedder  # noqa: E402
 from embeddings.evaluate import hit_rank, index_record, normalize, read_qa_file  # noqa: E402
@@ -36,7 +37,7 @@ def main() -> None:
         ranks = {"citebot (bm25s)": [], "Milvus BM25 function": []}
         seconds = {key: 0.0 for key in ranks}
         for number, record in enumerate(read_qa_file(DATA / name)):
-            index = index_record(record, embedder, IndexSettings(DEFAULT_MODEL, 80))
+            index = index_record(record, embedder, IndexSettings(DEFAULT_MODEL, Settings.max_words))
             texts = [index.search_text(d, s, e, p, WORD_SEARCH_HEADINGS) for d, s, e, p, *_ in index.passages]
             quoted = [index.documents[d].text[s:e] for d, s, e, *_ in index.passages]
             collection = f"bm25_{number}"

@@ -35,6 +35,7 @@ import numpy as np
 
 from bench.telegram_load import bot_process, rss_mb
 from bot.cards import CallbackSigner, CardMaker, QuestionStore
+from bot.config import Settings
 from bot.terminal import format_answer
 from embeddings.encoder import (
     DEFAULT_MODEL,
@@ -128,7 +129,7 @@ def all_questions() -> list[str]:
 
 def engine(index_dir: Path, backend: str, rerank: bool = False, model: str = DEFAULT_MODEL) -> Engine:
     settings = RetrievalSettings.for_model(model, rerank=rerank)
-    return Engine(index_dir, IndexSettings(model, 80, backend), settings, cache_dir=CACHE)
+    return Engine(index_dir, IndexSettings(model, Settings.max_words, backend), settings, cache_dir=CACHE)
 
 
 def reranking(work: Path) -> str:
@@ -321,7 +322,7 @@ def peer(work: Path) -> str:
 def citebot_on(path: Path) -> list:
     """hit@1, mean passage words and question latency of citebot on a QA file, each document on its own."""
     embedder = load_embedder(DEFAULT_MODEL, "onnx", CACHE)
-    settings = IndexSettings(DEFAULT_MODEL, 80, "onnx")
+    settings = IndexSettings(DEFAULT_MODEL, Settings.max_words, "onnx")
     hits, words, times = [], [], []
     for record in read_qa_file(path):
         index = index_record(record, embedder, settings)

@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.run import CACHE, all_questions, build_corpus, percentiles, table  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from embeddings import DEFAULT_MODEL, DirectoryStore, Engine, IndexSettings, MilvusStore, RetrievalSettings  # noqa: E402
 from embeddings.store import Document, Index, describe_vector_index, lexical_index, vector_index  # noqa: E402
 
@@ -60,7 +61,8 @@ def measure(store, index: Index, questions: list[str]) -> list:
     started = time.perf_counter()
     store.save(index)
     written = time.perf_counter() - started
-    reader = Engine(store, IndexSettings(DEFAULT_MODEL, 80), RetrievalSettings(rerank=False), cache_dir=CACHE)
+    reader = Engine(store, IndexSettings(DEFAULT_MODEL, Settings.max_words), RetrievalSettings(rerank=False),
+                    cache_dir=CACHE)
     started = time.perf_counter()
     reader.open()
     opened = time.perf_counter() - started
@@ -82,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="citebot-stores-"))
     try:
-        base = Engine(work / "base", IndexSettings(DEFAULT_MODEL, 80), cache_dir=CACHE)
+        base = Engine(work / "base", IndexSettings(DEFAULT_MODEL, Settings.max_words), cache_dir=CACHE)
         base.build([build_corpus(work / "corpus", copies=1)])
         index = base.open()
         questions = all_questions()[:QUESTIONS]
