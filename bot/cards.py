@@ -281,7 +281,7 @@ class CardMaker:
             lead = abstention_with_closeness(answer)
         elif not found and rank == 0:
             lead = abstention_with_closeness(answer)
-            terms = [t for t in self.engine.suggest_terms(answer) if self._shows_more(t, excerpt)]
+            terms = self._terms_elsewhere(answer, excerpt)
             if terms:
                 footer = _("Words the text does use, close to your question: tap one to see where.")
                 presses = [ShowMatch(self.store.remember(term), 0) for term in terms]
@@ -300,10 +300,16 @@ class CardMaker:
             title = _("Not in the text. Nearest: {sentence}").format(sentence=_sentence(best))
         return Card(html, rows, _short(title), self._where(excerpt))
 
-    def _shows_more(self, term: str, excerpt: list[Quote]) -> bool:
-        """Whether tapping a suggested term would show a passage other than the excerpt already shown."""
-        found = self.engine.ask(term, 1).passages
-        return bool(found) and not any(q.source == found[0].source and _overlap(q, found[0]) for q in excerpt)
+    def _terms_elsewhere(self, answer: Answer, excerpt: list[Quote]) -> list[str]:
+        """The suggested terms whose tap shows a passage that neither the excerpt nor an earlier term shows."""
+        terms: list[str] = []
+        reached = list(excerpt)
+        for term in self.engine.suggest_terms(answer, shown=excerpt):
+            found = self.engine.ask(term, 1).passages
+            if found and not any(q.source == found[0].source and _overlap(q, found[0]) for q in reached):
+                terms.append(term)
+                reached.append(found[0])
+        return terms
 
     def _place_card(
         self, location: Location, question_id: int, rank: int, heading: str | None, scope: str,

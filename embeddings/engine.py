@@ -6,7 +6,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -390,9 +390,10 @@ class Engine:
         """What a reader sees of answer: its best sentence first, then the other relevant passages."""
         return excerpts.present(self.open(), answer, k)
 
-    def suggest_terms(self, answer: Answer, n: int = 3) -> list[str]:
-        """Up to n terms of the text near answer's passages and close in meaning to its question."""
-        return excerpts.suggest_terms(self.open(), self.embedder, answer, n)
+    def suggest_terms(self, answer: Answer, n: int = 3, shown: Sequence[Quote] = ()) -> list[str]:
+        """Up to n terms of the text near answer's passages, close in meaning to its question and not in the
+        quotes shown."""
+        return excerpts.suggest_terms(self.open(), self.embedder, answer, n, shown)
 
     def evaluate(self, path: Path, on_result: Callable[[dict], None] | None = None) -> EvalReport:
         """Score retrieval on a QA file with this engine's model and settings (see `evaluate.evaluate`).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -184,22 +185,29 @@ def touching(before: Quote, after: Quote) -> bool:
     return before.source == after.source and 0 <= after.start - before.end <= 2
 
 
-def suggest_terms(index: Index, embedder: Embedder, answer: Answer, n: int = 3) -> list[str]:
+def suggest_terms(
+    index: Index, embedder: Embedder, answer: Answer, n: int = 3, shown: Sequence[Quote] = ()
+) -> list[str]:
     """Distinctive terms of the passages nearest to a question that are close to it in meaning, and not in it.
 
     Names (capitalised runs of up to three words) and words of four letters or more of the nearest
     passages are weighed by their cosine similarity to the question times their rarity in the index (idf,
     scaled to at most 1), so that a rare name beats a common word. Each suggestion occurs verbatim in the
-    text, and no two share a stemmed word.
+    text, and no two share a stemmed word. Terms of the quotes already shown are left out: the reader sees
+    them, and where one leads is mostly back to them (with passages as long as a short text's paragraphs,
+    every term offered for the bundled article did).
     """
     query, _ = clean_question(answer.question)
     asked = set(tokenize(query))
     candidates: dict[str, str] = {}  # stemmed key -> the term as written
     for quote in answer.passages[:TERM_PASSAGES]:
+        if any(other.source == quote.source and other.start < quote.end and quote.start < other.end
+               for other in shown):
+            continue
         for match in [*_NAME.finditer(quote.text), *_WORD.finditer(quote.text)]:
             term = match.group().strip("'’-")
             stems = tokenize(term)
-            if stems and not asked & set(stems):
+            if stems and not asked & set(stems) and not any(term in other.text for other in shown):
                 candidates.setdefault(" ".join(stems), term)
     if not candidates:
         return []

@@ -81,6 +81,13 @@ def test_suggested_terms_occur_in_the_text_and_not_in_the_question(fake_index, f
     assert all(term in article_text and "putin" not in term.lower() for term in terms)
 
 
+def test_suggested_terms_leave_out_the_quotes_shown(fake_index, fake_embedder):
+    answer = answer_question(fake_index, fake_embedder, "Putin boiling water", k=5)
+    shown = answer.passages[:1]
+    terms = suggest_terms(fake_index, fake_embedder, answer, shown=shown)
+    assert terms and not any(term in shown[0].text for term in terms)
+
+
 def test_texts_are_added_replaced_and_forgotten(tmp_path, fake_embedder):
     first, second = tmp_path / "one.txt", tmp_path / "two.md"
     first.write_text("The lighthouse keeper counts ships every night.", encoding="utf-8")
