@@ -345,9 +345,12 @@ def stale_reasons(manifest: dict, settings: IndexSettings, sources: dict[str, st
     if settings.vector_index not in ("auto", manifest["faiss"]["type"]):
         kind = manifest["faiss"]["type"]
         reasons.append(f"its vectors are in a {kind} index, the setting is {settings.vector_index}")
-    chunking = {"max_words": settings.max_words, "chunker": CHUNKER_VERSION}
-    if manifest["chunking"] != chunking:
-        reasons.append(f"it was chunked with {manifest['chunking']}, the settings say {chunking}")
+    built = manifest["chunking"]
+    if built["max_words"] != settings.max_words:
+        reasons.append(f"its passages are of at most {built['max_words']} words, the setting is {settings.max_words}")
+    if built.get("chunker", 0) != CHUNKER_VERSION:
+        reasons.append(f"it was cut into sentences by chunker version {built.get('chunker', 0)}, this citebot's is "
+                       f"{CHUNKER_VERSION}")
     indexed = {d["source"]: d["sha256"] for d in manifest["documents"]}
     for source in sorted(indexed.keys() - sources.keys()):
         reasons.append(f"{source} is indexed but not among the sources")

@@ -110,7 +110,7 @@ def test_stale_reasons_name_what_changed(fake_index, tmp_path):
     reasons = stale_reasons(manifest, IndexSettings("other-model", 50), {source: "0" * 64, "new.txt": "1" * 64})
     assert any("other-model" in r for r in reasons)
     assert any("embedded with the fake backend, the setting is onnx" in r for r in reasons)
-    assert any("max_words" in r for r in reasons)
+    assert "its passages are of at most 80 words, the setting is 50" in reasons
     assert any(r == f"{source} has changed since it was indexed" for r in reasons)
     assert any(r == "new.txt is not indexed yet" for r in reasons)
     assert stale_reasons(manifest, fake_index.settings, {})[0] == f"{source} is indexed but not among the sources"
