@@ -6,7 +6,9 @@ answer" (bench/train_answerability.py), as written and reworded the chat way (an
 each answerable question asked of the next article (cross-article: unanswerable by construction). The
 rule: the highest abstain_logit at which at most ABSTAIN_BUDGET of the answerable questions (both
 wordings) are abstained on, and the highest hedge_logit at which at most NOT_ANSWERED_BUDGET are hedged or
-abstained on. The same table is printed for the development sets, for reference only.
+abstained on; and the highest min_confidence at which none of them is abstained on (what the first stage's
+confidence, moved by the logit, calls "not in the text" on either path). The same table is printed for the
+development sets, for reference only.
 
 Last, for a model whose scale differs across languages (multilingual-e5), where its first-stage confidence
 falls for questions in the text's language and in another (squad2_calibration_translated.jsonl: 42 of
@@ -110,6 +112,15 @@ def fit(answerable: np.ndarray, base: RetrievalSettings) -> RetrievalSettings:
     return replace(base, abstain_logit=float(abstain), hedge_logit=float(hedge))
 
 
+def fit_floor(answerable: np.ndarray, base: RetrievalSettings) -> float:
+    """The highest min_confidence, in steps of 0.005 about base's, at which no answerable row is abstained on
+    but those another rule abstains on whatever the thresholds."""
+    ruled = float(answerable[:, 3].mean())
+    candidates = np.round(base.min_confidence + np.arange(-0.1, 0.1001, 0.005), 3)
+    return float(max(t for t in candidates
+                     if verdicts(answerable, replace(base, min_confidence=t), True)[1] <= ruled))
+
+
 def languages(settings: RetrievalSettings, same_language: dict) -> None:
     """Where the first stage's confidence falls in the question's language (same_language: CALIBRATION
     measured without the reranker) and across languages, and the verdicts at settings' thresholds."""
@@ -123,11 +134,11 @@ def languages(settings: RetrievalSettings, same_language: dict) -> None:
         unrelated = found["cross-article" if "cross-article" in found else "unanswerable"][:, 0]
         print(f"  {name:18s}" + "".join(f"{np.percentile(answerable, q):{w}.3f}" for q, w in ((1, 15), (3, 7), (10, 7)))
               + "".join(f"{np.percentile(unrelated, q):{w}.3f}" for q, w in ((50, 15), (90, 7), (97, 7))))
-    same = replace(plain, across_languages=0.0)
-    print(f"\nVerdicts at min_confidence {same.min_confidence:.3f} / hedge_confidence {same.hedge_confidence:.3f}, "
-          f"both {settings.across_languages:.3f} lower across languages")
-    table({"same language": sets["same language"]}, [("same", same)], False)
-    table({"across languages": sets["across languages"]}, [("across", same.lowered(settings.across_languages))], False)
+    across = plain.lowered(*settings.across_languages)
+    print(f"\nVerdicts at min_confidence {plain.min_confidence:.3f} / hedge_confidence {plain.hedge_confidence:.3f}, "
+          f"across languages {across.min_confidence:.3f} / {across.hedge_confidence:.3f}")
+    table({"same language": sets["same language"]}, [("same", plain)], False)
+    table({"across languages": sets["across languages"]}, [("across", across)], False)
     probe(settings)
 
 
@@ -156,7 +167,9 @@ def main(reference: list[Path]) -> None:
     answerable = np.concatenate([found[name]["answerable"] for name in found])
     chosen = fit(answerable, base)
     print(f"\nChosen: abstain_logit {chosen.abstain_logit:.1f}, hedge_logit {chosen.hedge_logit:.1f} "
-          f"(citebot uses {base.abstain_logit:.1f} and {base.hedge_logit:.1f}); min_confidence {base.min_confidence}")
+          f"(citebot uses {base.abstain_logit:.1f} and {base.hedge_logit:.1f}); min_confidence "
+          f"{fit_floor(answerable, base):.3f}, the highest at which none is abstained on (citebot uses "
+          f"{base.min_confidence:.3f})")
     grid = [(f"{a:.1f} / {h:.1f}", replace(base, abstain_logit=a, hedge_logit=h))
             for a, h in sorted({(chosen.abstain_logit, chosen.hedge_logit), (base.abstain_logit, base.hedge_logit),
                                 (chosen.abstain_logit - 0.5, chosen.hedge_logit - 0.5),
@@ -166,12 +179,12 @@ def main(reference: list[Path]) -> None:
     table(found, grid, True)
     print("\nThe same on the development sets (reference only: not fitted on)")
     table({p.stem: measure(p, base) for p in reference}, grid, True)
-    print(f"\nWithout the reranker, hedge_confidence (min_confidence {base.min_confidence}):")
+    print(f"\nWithout the reranker, hedge_confidence (min_confidence {base.min_confidence:.3f}):")
     plain = {CALIBRATION.stem: measure(CALIBRATION, replace(base, rerank=False), cross=True)}
     # From min_confidence to as far past citebot's hedge_confidence: each model's cosines run on a scale of its own.
     hedges = np.linspace(base.min_confidence, 2 * base.hedge_confidence - base.min_confidence, 5)
     table(plain, [(f"{h:.3f}", replace(base, hedge_confidence=h)) for h in hedges], False)
-    if base.across_languages:
+    if any(base.across_languages):
         languages(base, plain[CALIBRATION.stem])
 
 

@@ -87,7 +87,7 @@ def on_the_scale_of(settings: RetrievalSettings, asked: str, answering: str) -> 
     """settings with the thresholds for a question written as asked about a sentence written as answering
     (embeddings.languages.writing; a text without letters, as "2026?", is on either's scale)."""
     if asked and answering and asked != answering:
-        return settings.lowered(settings.across_languages)
+        return settings.lowered(*settings.across_languages)
     return settings.lowered(-dict(settings.raised_for).get(asked, 0.0))
 
 
