@@ -54,12 +54,6 @@ def test_the_engine_gives_each_verdict(article_engine):
         assert answer.answered == (verdict is Verdict.ANSWERED) and answer.passages
 
 
-def test_a_question_near_the_article_that_it_does_not_answer_is_not_in_it(article_engine):
-    # Its nearest sentences, about Washington, come to 0.790 with the reranker: answered when the line was 0.78.
-    answer = article_engine.ask("What is the weather in Washington?", 3)
-    assert answer.verdict is Verdict.NOT_IN_TEXT and not answer.absent, (answer.confidence, answer.absent)
-
-
 def test_a_question_about_what_no_file_names_is_never_answered(everything):
     for question in NAMED_ELSEWHERE:
         answer = everything.ask(question, 3)
