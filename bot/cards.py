@@ -25,6 +25,8 @@ from embeddings import Answer, Engine, Location, Quote, Verdict
 # Passages asked for when answering: the first card leads with the best one, the rest are the matches that
 # "next match" walks through.
 MATCHES = 8
+# Terms a "not in the text" card offers to tap, at most.
+TERMS = 3
 # Telegram's limit for callback data.
 MAX_CALLBACK_BYTES = 64
 MAX_STORED_QUESTIONS = 100_000
@@ -301,14 +303,17 @@ class CardMaker:
         return Card(html, rows, _short(title), self._where(excerpt))
 
     def _terms_elsewhere(self, answer: Answer, excerpt: list[Quote]) -> list[str]:
-        """The suggested terms whose tap shows a passage that neither the excerpt nor an earlier term shows."""
+        """Up to TERMS suggested terms whose tap shows a passage that neither the excerpt nor an earlier term
+        shows (of twice as many suggested: some lead back)."""
         terms: list[str] = []
         reached = list(excerpt)
-        for term in self.engine.suggest_terms(answer, shown=excerpt):
+        for term in self.engine.suggest_terms(answer, 2 * TERMS, shown=excerpt):
             found = self.engine.ask(term, 1).passages
             if found and not any(q.source == found[0].source and _overlap(q, found[0]) for q in reached):
                 terms.append(term)
                 reached.append(found[0])
+                if len(terms) == TERMS:
+                    break
         return terms
 
     def _place_card(

@@ -23,7 +23,7 @@ MAX_EXCERPT = 1200
 LEAD_CONTEXT = 140
 # Candidate terms (the rarest of the nearest passages) weighed by the model when suggesting what to ask.
 MAX_TERM_CANDIDATES = 16
-# Nearest passages whose words and names are candidates.
+# Nearest passages, of those not already shown, whose words and names are candidates.
 TERM_PASSAGES = 3
 _NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2}")
 _WORD = re.compile(r"\b[^\W\d_]{4,}\b")
@@ -199,16 +199,16 @@ def suggest_terms(
     """
     query, _ = clean_question(answer.question)
     asked = set(tokenize(query))
+    seen = {stem for quote in shown for stem in tokenize(quote.text)}
+    unshown = [quote for quote in answer.passages
+               if not any(other.source == quote.source and _gap(quote, other) < 0 for other in shown)]
     candidates: dict[str, str] = {}  # stemmed key -> the term as written
-    for quote in answer.passages[:TERM_PASSAGES]:
-        if any(other.source == quote.source and other.start < quote.end and quote.start < other.end
-               for other in shown):
-            continue
+    for quote in unshown[:TERM_PASSAGES]:
         for match in [*_NAME.finditer(quote.text), *_WORD.finditer(quote.text)]:
             term = match.group().strip("'’-")
-            stems = tokenize(term)
-            if stems and not asked & set(stems) and not any(term in other.text for other in shown):
-                candidates.setdefault(" ".join(stems), term)
+            stems = set(tokenize(term))
+            if stems and not asked & stems and not stems <= seen:
+                candidates.setdefault(" ".join(sorted(stems)), term)
     if not candidates:
         return []
     terms = list(candidates.values())

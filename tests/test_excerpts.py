@@ -88,6 +88,22 @@ def test_suggested_terms_leave_out_the_quotes_shown(fake_index, fake_embedder):
     assert terms and not any(term in shown[0].text for term in terms)
 
 
+def test_suggested_terms_leave_out_words_of_the_quotes_shown_in_any_form_and_only_those(tmp_path, fake_embedder):
+    texts = {"shown.txt": "The alarms rang during the negotiations in Geneva.",
+             "talks.txt": "Negotiations resumed after the arms talks stalled.",
+             "vienna.txt": "Disarmament experts met in Vienna."}
+    for name, text in texts.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    engine = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder)
+    engine.build([tmp_path / name for name in texts])
+    answer = engine.ask("Which bells rang?", 3)
+    shown = [quote for quote in answer.passages if quote.source.endswith("shown.txt")]
+    assert len(shown) == 1 and len(answer.passages) == 3
+    terms = engine.suggest_terms(answer, 10, shown=shown)
+    # "Negotiations" is the shown quote's "negotiations"; "arms" is not its "alarms".
+    assert "arms" in terms and "Vienna" in terms and not {"Negotiations", "negotiations"} & set(terms)
+
+
 def test_texts_are_added_replaced_and_forgotten(tmp_path, fake_embedder):
     first, second = tmp_path / "one.txt", tmp_path / "two.md"
     first.write_text("The lighthouse keeper counts ships every night.", encoding="utf-8")
