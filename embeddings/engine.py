@@ -25,7 +25,7 @@ from embeddings.excerpts import Location, Presentation
 from embeddings.readers import Source, current_sha256, display_name, expand_paths, is_address, read_document
 from embeddings.reranker import Reranker, load_reranker
 from embeddings.retrieval import Answer, Quote, RetrievalSettings, answer_question
-from embeddings.store import Document, Index, IndexSettings, build_index, kept_documents, stale_reasons
+from embeddings.store import Document, Index, IndexSettings, stale_reasons, update_index
 from embeddings.stores import REFRESH_SECONDS, DirectoryStore, IndexStore
 from embeddings.text import main_name
 
@@ -194,13 +194,11 @@ class Engine:
             return BuildReport(False, counts["documents"], counts["passages"], [], skipped=skipped)
         previous = None if force else self._previous()
         held = {(d.source, d.sha256) for d in previous.documents} if previous else set()
-        index = build_index(documents, self.embedder, self.index_settings, progress, previous)
+        index, embedded = update_index(documents, self.embedder, self.index_settings, previous, progress)
         index = replace(index, inputs=inputs)
         generation = self.store.save(index)
         with self._lock:
             self._index, self._generation = index, generation
-        kept = kept_documents(previous, self.index_settings)
-        embedded = sum((d.source, d.sha256) not in kept for d in documents)
         removed = len({source for source, _ in held} - sources.keys())
         why = reasons or ["rebuild asked for"]
         return BuildReport(True, len(documents), len(index.passages), why, embedded, removed, skipped)

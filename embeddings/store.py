@@ -141,13 +141,20 @@ def sha256_text(text: str) -> str:
 
 
 def build_index(
+    documents: list[Document], embedder: Embedder, settings: IndexSettings, progress: Progress | None = None
+) -> Index:
+    """Chunk documents, embed their sentences and index their passages."""
+    return update_index(documents, embedder, settings, None, progress)[0]
+
+
+def update_index(
     documents: list[Document],
     embedder: Embedder,
     settings: IndexSettings,
+    previous: Index | None,
     progress: Progress | None = None,
-    previous: Index | None = None,
-) -> Index:
-    """Chunk documents, embed their sentences and index their passages.
+) -> tuple[Index, int]:
+    """The index of documents, and how many of them were embedded.
 
     Documents that previous holds unchanged (same source and sha256, same model and chunker) keep their
     sentences and vectors, and their passages unless max_words changed; only the others are embedded.
@@ -164,12 +171,15 @@ def build_index(
         sentences, passages = chunk(document.text, settings.max_words, layout.spans())
         passage_rows = [(0, p.start, p.end, p.paragraph, p.first, p.last) for p in passages]
         passage_rows = np.array(passage_rows, dtype=np.int64).reshape(-1, 6)
-        if old is not None:  # only max_words changed: the chunker's sentences, so their vectors, are the same
-            sentence_rows, _, vectors = _document_rows(previous, old)
-            parts.append((sentence_rows, passage_rows, vectors))
-            continue
-        sentence_rows = [(0, s.start, s.end, s.paragraph) for s in sentences]
-        parts.append((np.array(sentence_rows, dtype=np.int64).reshape(-1, 4), passage_rows, None))
+        sentence_rows = np.array([(0, s.start, s.end, s.paragraph) for s in sentences], dtype=np.int64).reshape(-1, 4)
+        if old is not None:
+            # Only max_words changed, which does not move sentences; their vectors are kept if the sentences
+            # are indeed the same (a passage points at its sentences by row).
+            old_rows, _, vectors = _document_rows(previous, old)
+            if np.array_equal(old_rows[:, 1:], sentence_rows[:, 1:]):
+                parts.append((sentence_rows, passage_rows, vectors))
+                continue
+        parts.append((sentence_rows, passage_rows, None))
     texts = [
         layouts[d].search_text(s, e, p)
         for d, (rows, _, vecs) in enumerate(parts)
@@ -197,7 +207,8 @@ def build_index(
     index = vector_index(np.ascontiguousarray(vectors, dtype=np.float32), settings.vector_index)
     lexical = lexical_index(layouts, passages)
     built = replace(settings, vector_index=describe_vector_index(index)["type"])
-    return Index(built, vectors.shape[1], documents, sentences, passages, index, lexical).keep_layouts(layouts)
+    built_index = Index(built, vectors.shape[1], documents, sentences, passages, index, lexical)
+    return built_index.keep_layouts(layouts), sum(vecs is None for _, _, vecs in parts)
 
 
 def lexical_index(layouts: list[Layout], passages: np.ndarray) -> LexicalIndex:
@@ -210,7 +221,7 @@ def lexical_index(layouts: list[Layout], passages: np.ndarray) -> LexicalIndex:
 
 def kept_documents(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:
     """(source, sha256) -> document id in previous, for the documents whose vectors a build with settings
-    keeps (see build_index)."""
+    keeps (see update_index)."""
     if previous is None or not previous.settings.same_sentences(settings):
         return {}
     return {(d.source, d.sha256): doc_id for doc_id, d in enumerate(previous.documents)}

@@ -1,6 +1,7 @@
 """The index directory: round trip, atomic replacement, and detection of damage and staleness."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from embeddings.store import (
     save_index,
     sha256_text,
     stale_reasons,
+    update_index,
 )
 
 
@@ -167,6 +169,19 @@ def test_another_passage_length_keeps_the_vectors_and_another_model_embeds_again
     # Another model's vectors serve nothing: the file is embedded again, and the report says so.
     other = Engine(tmp_path / "index", IndexSettings("fake-2", 90, "fake"), embedder=fake_embedder).build([text])
     assert other.embedded == 1
+
+
+def test_vectors_are_kept_across_passage_lengths_only_for_the_sentences_cut_now(fake_embedder):
+    text = " ".join(f"Sentence {n} names the item{n} of the list." for n in range(12))
+    document = Document("notes.txt", sha256_text(text), text)
+    old = build_index([document], fake_embedder, IndexSettings("fake", 80, "fake"))
+    # As if the chunker had changed without a new version: it once cut the first two sentences as one.
+    first, second = old.sentences[0], old.sentences[1]
+    merged = np.vstack([[0, first[1], second[2], first[3]], old.sentences[2:]])
+    longer = IndexSettings("fake", 90, "fake")
+    index, embedded = update_index([document], fake_embedder, longer, replace(old, sentences=merged))
+    assert embedded == 1 and np.array_equal(index.sentences, build_index([document], fake_embedder, longer).sentences)
+    assert update_index([document], fake_embedder, longer, old)[1] == 0
 
 
 def test_hnsw_is_chosen_above_the_flat_limit_and_keeps_its_parameters(tmp_path, fake_embedder, monkeypatch):
