@@ -113,12 +113,12 @@ def fit(answerable: np.ndarray, base: RetrievalSettings) -> RetrievalSettings:
 
 
 def fit_floor(answerable: np.ndarray, base: RetrievalSettings) -> float:
-    """The highest min_confidence, in steps of 0.005 about base's, at which no answerable row is abstained on
-    but those another rule abstains on whatever the thresholds."""
+    """The highest min_confidence, in steps of 0.005, at which no answerable row is abstained on but those
+    another rule abstains on whatever the thresholds (0 if even that one abstains on more)."""
     ruled = float(answerable[:, 3].mean())
-    candidates = np.round(base.min_confidence + np.arange(-0.1, 0.1001, 0.005), 3)
-    return float(max(t for t in candidates
-                     if verdicts(answerable, replace(base, min_confidence=t), True)[1] <= ruled))
+    candidates = np.round(np.arange(0.0, 1.5, 0.005), 3)
+    return float(max((t for t in candidates
+                      if verdicts(answerable, replace(base, min_confidence=t), True)[1] <= ruled), default=0.0))
 
 
 def languages(settings: RetrievalSettings, same_language: dict) -> None:
