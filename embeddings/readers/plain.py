@@ -51,8 +51,12 @@ def decode(data: bytes, path: Path) -> str:
     from charset_normalizer import from_bytes  # only files that are not UTF-8 pay for it
 
     # UTF-16 and UTF-32 without a byte-order mark fit almost any bytes; and a few bytes prove nothing.
-    best = from_bytes(data, cp_exclusion=_WIDE).best() if len(data) >= MIN_GUESS_BYTES else None
-    if best is None or best.chaos > MAX_CHAOS:
+    found = list(from_bytes(data, cp_exclusion=_WIDE)) if len(data) >= MIN_GUESS_BYTES else []
+    best = found[0] if found else None
+    # Another encoding that reads the bytes as cleanly but as other letters, and as much like a language,
+    # leaves the guess to chance: "crème" was read as cp1250's "crčme" from a short Latin-1 file.
+    rivals = [m for m in found[1:] if m.chaos <= best.chaos and m.coherence >= best.coherence and str(m) != str(best)]
+    if best is None or best.chaos > MAX_CHAOS or rivals:
         raise SourceError(path, f"{path}: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8")
     logger.info("%s read as %s", path, best.encoding)
     return str(best)
