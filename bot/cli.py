@@ -24,6 +24,7 @@ from bot.render import names_sources, small_talk, small_talk_reply
 from bot.terminal import fitted, format_answer, printable
 from embeddings import (
     Answer,
+    BuildReport,
     CitebotError,
     EmptyQuestionError,
     Engine,
@@ -170,7 +171,10 @@ def forget(path: str, index_dir: Path | None) -> None:
     """Drop the file or web page PATH from the index (one named when indexing, not one found in a folder)."""
     settings = _settings(index_dir=index_dir)
     engine = _engine(settings)
-    _build(engine, settings, lambda progress: engine.forget(path if is_address(path) else Path(path)))
+    report = engine.forget(path if is_address(path) else Path(path))
+    _warn_skipped(report)
+    _echo(f"Forgot {path}: the index in {engine.store.location} holds {report.documents} file(s), "
+          f"{report.passages} passages.")
 
 
 @cli.command()
@@ -193,12 +197,16 @@ def sources(as_json: bool, index_dir: Path | None) -> None:
     _echo(f"{len(info.documents)} file(s), {info.passages} passages, in {engine.store.location} ({info.model})")
 
 
+def _warn_skipped(report: BuildReport) -> None:
+    for reason in report.skipped:
+        _echo(f"warning: left out {reason}", err=True)
+
+
 def _build(engine: Engine, settings: Settings, build) -> None:
     """Run a build with a progress bar in a terminal and say what it did."""
     with _progress_bar(sys.stderr.isatty()) as progress:
         report = build(progress)
-    for reason in report.skipped:
-        _echo(f"warning: left out {reason}", err=True)
+    _warn_skipped(report)
     what = f"{report.documents} file(s), {report.passages} passages"
     if report.built:
         kept = report.documents - report.embedded

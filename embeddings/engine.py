@@ -242,17 +242,28 @@ class Engine:
         with self._writing():
             inputs = self.inputs()
             kept = [p for p in inputs if _key(p) != _key(source)]
+            name = Path(source).name
             if len(kept) == len(inputs):
-                # A file that is not there was not found in a folder either, whatever its path says.
-                folder = next((p for p in inputs if isinstance(p, Path) and not is_address(source)
-                               and Path(source).exists() and Path(source).resolve().is_relative_to(p.resolve())),
-                              None)
-                where = f"it comes from the folder {folder}; remove it there" if folder else "it is not indexed"
-                raise SourceError(source, f"cannot forget {Path(source).name}: {where}")
+                raise SourceError(source, f"cannot forget {name}: {self._why_not_an_input(source, inputs)}")
             if not kept:
-                name = Path(source).name
-                raise SourceError(source, f"cannot forget {name}: it is the only text, and the index would be empty")
+                raise SourceError(source, f"cannot forget {name}: it is all the index holds, and the index would "
+                                          "be empty")
             return self._build(_existing(kept), False, None)
+
+    def _why_not_an_input(self, source: Source, inputs: list[Source]) -> str:
+        """Why source, which is not one of inputs, cannot be forgotten: where it comes from, if anywhere."""
+        if is_address(source):
+            return "it is not indexed"
+        held = any(_key(d["source"]) == _key(source) for d in self.store.read_manifest()["documents"])
+        # A file that is neither held nor there was not found in a folder, whatever its path says.
+        folder = next((p for p in inputs if isinstance(p, Path) and (held or Path(source).exists())
+                       and _key(source).is_relative_to(p.resolve())), None)
+        if folder is None:
+            return "it is not indexed"
+        if not Path(source).exists():
+            prune = self.store.update_command.replace("citebot index", "citebot index --prune")
+            return f"it came from the folder {folder} and is gone from it; `{prune}` drops it"
+        return f"it comes from the folder {folder}; remove it there"
 
     def _previous(self) -> Index | None:
         """The index already open, else the one on disk if it is sound: where unchanged documents come from."""

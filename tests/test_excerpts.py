@@ -118,7 +118,7 @@ def test_texts_are_added_replaced_and_forgotten(tmp_path, fake_embedder):
     assert "spelt" in engine.ask("Who sells spelt bread?").passages[0].text
     assert engine.forget(str(second)).removed == 1
     assert [d.name for d in engine.describe().documents] == ["one.txt"]
-    with pytest.raises(SourceError, match="the only text"):
+    with pytest.raises(SourceError, match="all the index holds"):
         engine.forget(str(first))
     with pytest.raises(SourceError, match="not indexed"):
         engine.forget(str(second))
@@ -136,3 +136,9 @@ def test_a_text_found_in_a_folder_cannot_be_forgotten_alone(tmp_path, fake_embed
     # A path inside the folder that names no file is not "from the folder".
     with pytest.raises(SourceError, match="not indexed"):
         engine.forget(str(folder / "sub" / "missing.txt"))
+    # Gone from the folder since the index was built, it is still held: say how it leaves.
+    (folder / "b.txt").unlink()
+    with pytest.raises(SourceError, match=r"came from the folder .* is gone from it; `citebot index --prune .*` drops it"):
+        engine.forget(str(folder / "b.txt"))
+    with pytest.raises(SourceError, match="texts: it is all the index holds"):
+        engine.forget(str(folder))

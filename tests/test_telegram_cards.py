@@ -224,7 +224,7 @@ def test_an_admin_adds_and_forgets_texts_in_chat(bot_api, own_engine):
         listed = api.wait_for_replies(api.send(ADMIN, "/sources"))[0].text
         assert "garden_notes" not in listed and "/forget" in listed
         last = api.send(ADMIN, "/forget 1")
-        assert "it is the only text" in api.wait_for_replies(last)[0].text
+        assert "it is all the index holds" in api.wait_for_replies(last)[0].text
 
 
 def test_uploads_whose_names_differ_only_in_characters_a_file_name_cannot_hold_are_both_kept(bot_api, own_engine):
