@@ -23,6 +23,7 @@ from bot.i18n import N_, _, ngettext
 from bot.render import names_sources, small_talk, small_talk_reply
 from bot.terminal import fitted, format_answer, printable
 from embeddings import (
+    MAX_QUESTION_CHARS,
     Answer,
     BuildReport,
     CitebotError,
@@ -197,6 +198,13 @@ def sources(as_json: bool, index_dir: Path | None) -> None:
     _echo(f"{len(info.documents)} file(s), {info.passages} passages, in {engine.store.location} ({info.model})")
 
 
+def _asked(question: str) -> str:
+    """The question as typed, its first MAX_QUESTION_CHARS characters at most (the search reads no more, and
+    a note says so)."""
+    question = question.strip()
+    return question if len(question) <= MAX_QUESTION_CHARS else question[:MAX_QUESTION_CHARS] + "…"
+
+
 def _warn_skipped(report: BuildReport) -> None:
     for reason in report.skipped:
         _echo(f"warning: left out {reason}", err=True)
@@ -258,7 +266,7 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             if question == "-":
-                _echo(("\n" if number else "") + f"Q: {answer.question.strip()}")
+                _echo(("\n" if number else "") + f"Q: {_asked(answer.question)}")
             click.echo(_format(engine, answer, settings, settings.top_k))
     if unasked:
         raise UserError(f"{unasked} of the questions held no words and were not asked", exit_code=2)
@@ -334,7 +342,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             _echo(str(error))
             continue
         if not interactive:
-            _echo(f"Q: {answer.question}")
+            _echo(f"Q: {_asked(answer.question)}")
         for note in answer.notes:
             _echo(f"note: {note}")
         click.echo(_format(engine, answer, settings, k) + "\n")
@@ -383,7 +391,7 @@ def telegram(
 
 @cli.command("eval")
 @verbose_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option("--out", type=click.File("w", encoding="utf-8"), help="Write one JSON result a question here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("--compare", is_flag=True, help="Score with and without the reranker, side by side.")

@@ -52,19 +52,33 @@ def normalize(text: str) -> str:
 
 
 def read_qa_file(path: Path) -> Iterator[dict]:
-    """Yield the documents of a QA file, checked for the fields evaluation needs."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                record["text"], record["questions"]
-                if not all(isinstance(q["q"], str) and isinstance(q["answers"], list) for q in record["questions"]):
-                    raise TypeError("each question needs a string q and a list of answers")
-            except (json.JSONDecodeError, KeyError, TypeError) as error:
-                raise EvalFileError(f"{path}:{number}: not a QA record ({error})") from error
-            yield record
+    """Yield the documents of a QA file, checked for the fields evaluation needs.
+
+    Raises:
+        EvalFileError: the file cannot be read, is not UTF-8, holds a line that is not a QA record, or none.
+    """
+    found = False
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    record["text"], record["questions"]
+                    if not all(isinstance(q["q"], str) and isinstance(q["answers"], list)
+                               for q in record["questions"]):
+                        raise TypeError("each question needs a string q and a list of answers")
+                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    raise EvalFileError(f"{path}:{number}: not a QA record ({error})") from error
+                found = True
+                yield record
+    except OSError as error:
+        raise EvalFileError(f"{path}: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise EvalFileError(f"{path}: is not UTF-8 ({error.reason})") from error
+    if not found:
+        raise EvalFileError(f"{path}: holds no QA records (JSON lines: doc_id, text, questions with q and answers)")
 
 
 def index_record(record: dict, embedder: Embedder, settings: IndexSettings) -> Index:

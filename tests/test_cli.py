@@ -247,6 +247,23 @@ def test_eval_prints_the_figures_and_writes_results(run, tmp_path):
     assert "hit@1                    1.000" in table.output and "mean passage words" in table.output
 
 
+@pytest.mark.parametrize("content, said", [
+    (None, "eval.jsonl: No such file or directory"),
+    ("", "eval.jsonl: holds no QA records (JSON lines: doc_id, text, questions with q and answers)"),
+])
+def test_eval_of_a_missing_or_empty_file_is_one_line_and_exit_1(run, tmp_path, content, said):
+    if content is not None:
+        (tmp_path / "eval.jsonl").write_text(content, encoding="utf-8")
+    result = run("eval", "eval.jsonl")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"error: {said}\n")
+
+
+def test_a_huge_piped_question_is_echoed_as_far_as_it_was_asked(run, index_copy):
+    result = run("ask", "-", "--index", index_copy, input="Which treaty limits warheads? " * 4000 + "\n")
+    asked = next(line for line in result.stdout.splitlines() if line.startswith("Q: "))
+    assert result.exit_code == 0 and len(asked) == len("Q: ") + 1000 + 1 and asked.endswith("…")
+
+
 @pytest.mark.parametrize("question", ["", "   \t"])
 def test_an_empty_question_exits_2_without_a_traceback(run, index_copy, question):
     result = run("ask", question, "--index", index_copy)
