@@ -293,7 +293,7 @@ class CardMaker:
         rows = self._place_buttons(location, question_id, rank, more, scope) + rows
         also_lines = tuple(also) if rank == 0 and answer.answered else ()
         html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source, also=also_lines,
-                         emphasise=not hedged, asked=_short(answer.query, 200) if headed else None)
+                         emphasise=found, asked=_short(answer.query, 200) if headed else None)
         if found:
             title = _sentence(best)
         elif hedged:

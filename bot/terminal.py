@@ -16,7 +16,7 @@ from bot.render import (
     sentence,
     source_name,
 )
-from embeddings import Answer, Presentation, Quote, Verdict
+from embeddings import Answer, Presentation, Quote
 
 GUTTER = "  │ "
 
@@ -31,7 +31,7 @@ def format_answer(
     width: int | None = None,
 ) -> str:
     """The answer as text: a hedge or abstention line when needed, the lead excerpt under its place (its
-    answering sentence emphasised unless hedged), then "also" lines.
+    answering sentence emphasised when it is the answer), then "also" lines.
 
     show_source names the file; verbose adds character offsets and scores; width wraps the quote to it.
     """
@@ -39,8 +39,8 @@ def format_answer(
     if not shown.lead:
         return "\n".join(lines)
     lines += [_dim(line, styled) for line in fitted(_heading(shown.lead, show_source, verbose), width)]
-    emphasise = answer.verdict is not Verdict.UNCERTAIN
-    runs = [(printable(text), bold) for text, bold in emphasis_runs(shown.lead, emphasise)]
+    # A sentence in bold is the answer: not so when the text may not hold it, nor when it does not.
+    runs = [(printable(text), bold) for text, bold in emphasis_runs(shown.lead, answer.answered)]
     for paragraph in _split_lines(runs):
         for row in _wrap(paragraph, (width - len(GUTTER)) if width else None):
             lines.append(GUTTER + "".join(_emphasised(text, styled) if bold else text for text, bold in row))

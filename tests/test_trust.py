@@ -1,5 +1,6 @@
 """Three verdicts wherever an answer is shown: answered (the sentence in bold), hedged ("the text may not
-answer this", nothing in bold), and not in the text (the abstention, with the nearest passage)."""
+answer this", nothing in bold), and not in the text (the abstention, with the nearest passage, nothing in
+bold)."""
 
 from __future__ import annotations
 
@@ -103,6 +104,8 @@ def test_the_cli_says_each_verdict_in_words(run):
     assert hedged.startswith(f"{MAY_NOT_ANSWER}: it never mentions “Zelensky”.") and "not marked as the answer" in hedged
     absent = run("ask", ASKED[Verdict.NOT_IN_TEXT]).output
     assert absent.startswith(f"{NOT_ANSWERED}: it never mentions “Mars”. The nearest passage:")
+    # Only the answer is in bold (between ** in a pipe): not the closest sentence, nor the nearest.
+    assert "**" in answered and "**" not in hedged and "**" not in absent
 
 
 def test_json_gives_the_verdict_and_the_confidence(run):
@@ -118,7 +121,7 @@ def test_a_card_shows_each_verdict(bot, api):
     hedged = api.card(api.send(702, ASKED[Verdict.UNCERTAIN]))
     assert hedged.text.startswith(MAY_NOT_ANSWER) and not hedged.bold  # the quote, not marked as the answer
     absent = api.card(api.send(703, ASKED[Verdict.NOT_IN_TEXT]))
-    assert absent.text.startswith(f"{NOT_ANSWERED}: it never mentions “Mars”")
+    assert absent.text.startswith(f"{NOT_ANSWERED}: it never mentions “Mars”") and not absent.bold
 
 
 def test_inline_mode_offers_one_result_for_a_doubtful_answer_and_says_which(bot, api):
