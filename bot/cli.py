@@ -222,7 +222,7 @@ def _build(engine: Engine, settings: Settings, build) -> None:
         _echo(f"Indexed {what} into {engine.store.location}: {changes} ({'; '.join(report.reasons)}).")
         for document in engine.describe().documents:
             if not document.paragraphs:  # kept, so that the next build sees it unchanged, but nothing to find
-                _echo(f"warning: {document.name} holds no text to search", err=True)
+                _echo(f"warning: {document.source} holds no text to search", err=True)
     else:
         _echo(f"The index in {engine.store.location} is up to date ({what}): nothing to do.")
 

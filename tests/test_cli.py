@@ -129,7 +129,7 @@ def test_indexing_an_empty_file_says_it_holds_nothing_to_search(run, tmp_path):
     (tmp_path / "owl.txt").write_text("The owl hoots at night.\n", encoding="utf-8")
     result = run("index", tmp_path / "empty.txt", tmp_path / "owl.txt", "--index", tmp_path / "ix")
     assert result.exit_code == 0 and "Indexed 2 file(s)" in result.stdout
-    assert result.stderr == "warning: empty.txt holds no text to search\n"
+    assert result.stderr == f"warning: {tmp_path / 'empty.txt'} holds no text to search\n"
 
 
 def test_ask_quotes_the_article_with_the_sentence_marked(run, index_copy):
