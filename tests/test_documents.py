@@ -67,6 +67,24 @@ def test_a_text_that_is_not_utf8_is_read_when_its_encoding_is_sure_and_skipped_i
     assert report.documents == 2 and len(report.skipped) == 2
 
 
+@pytest.mark.parametrize("text, read", [
+    # cp1250 and cp775 read the dash as "–" and "¢": the words are the same, so are the quotes.
+    ("The kettle boils at noon – the owl hoots at night.\n", True),
+    # cp852 reads "ni˝o", cp1250 "nińo": a sign inside a word where another encoding reads a letter.
+    ("El niño come mañana en la montaña con su señora.\n", False),
+])
+def test_a_short_windows_1252_text_is_read_exactly_or_refused(tmp_path, text, read):
+    from embeddings import SourceError
+    from embeddings.sources import read_document
+
+    (tmp_path / "note.txt").write_bytes(text.encode("cp1252"))
+    if read:
+        assert read_document(tmp_path / "note.txt").text == text
+    else:
+        with pytest.raises(SourceError, match="cannot be told for sure"):
+            read_document(tmp_path / "note.txt")
+
+
 def tiny_pdf(pages: list[str]) -> bytes:
     """A PDF with one line of text a page ('' for a page without any), written by hand."""
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]

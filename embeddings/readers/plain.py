@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 from pathlib import Path
 
 from embeddings.errors import SourceError
@@ -19,6 +20,7 @@ WIDE_BOMS = tuple(bom for bom, _ in _BOMS)
 # A file is read as UTF-8 with its stray bytes replaced when it holds at least this many times more UTF-8
 # characters beyond ASCII than bytes that are not UTF-8 (a file in another encoding has next to none).
 MAX_STRAY_SHARE = 2
+_SIGN_IN_WORD = re.compile(r"(?<=[^\W\d_])[^\w\s'’‘\-‐.·](?=[^\W\d_])")
 logger = logging.getLogger(__name__)
 
 
@@ -53,10 +55,25 @@ def decode(data: bytes, path: Path) -> str:
     # UTF-16 and UTF-32 without a byte-order mark fit almost any bytes; and a few bytes prove nothing.
     found = list(from_bytes(data, cp_exclusion=_WIDE)) if len(data) >= MIN_GUESS_BYTES else []
     best = found[0] if found else None
-    # Another encoding that reads the bytes as cleanly but as other letters, and as much like a language,
+    # Another encoding that reads the bytes as cleanly and as much like a language, but as other letters,
     # leaves the guess to chance: "crème" was read as cp1250's "crčme" from a short Latin-1 file.
-    rivals = [m for m in found[1:] if m.chaos <= best.chaos and m.coherence >= best.coherence and str(m) != str(best)]
+    # So does one that reads as a letter what the first pick reads as a sign inside a word ("ni˝o", "nińo").
+    rivals = [m for m in found[1:] if m.chaos <= best.chaos and _other_letters(str(best), str(m))
+              and (m.coherence >= best.coherence or _broken_words(str(m)) < _broken_words(str(best)))]
     if best is None or best.chaos > MAX_CHAOS or rivals:
         raise SourceError(path, f"{path}: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8")
     logger.info("%s read as %s", path, best.encoding)
     return str(best)
+
+
+def _broken_words(text: str) -> int:
+    """How many signs stand between two letters, as no word is spelt ("ni˝o"; not "don't" or "co-op")."""
+    return len(_SIGN_IN_WORD.findall(text))
+
+
+def _other_letters(text: str, other: str) -> bool:
+    """Whether two decodings of the same bytes differ in a letter ("è" and "č"), not only in punctuation
+    ("–" and "¢": the words, and so every quote's words, are the same)."""
+    if len(text) != len(other):
+        return True
+    return any(a != b and (a.isalpha() or b.isalpha()) for a, b in zip(text, other))
