@@ -237,18 +237,27 @@ class Engine:
         """Drop a document from the index; it must have been given as a file, not found in a folder.
 
         Raises:
-            SourceError: the document was not given as a file, or it is the only one.
+            SourceError: the document was not given as a file, is also in a folder given, or the index would be
+                left empty.
         """
         with self._writing():
             inputs = self.inputs()
             kept = [p for p in inputs if _key(p) != _key(source)]
-            name = Path(source).name
+            name = display_name(str(source))
             if len(kept) == len(inputs):
                 raise SourceError(source, f"cannot forget {name}: {self._why_not_an_input(source, inputs)}")
             if not kept:
                 raise SourceError(source, f"cannot forget {name}: it is all the index holds, and the index would "
                                           "be empty")
-            return self._build(_existing(kept), False, None)
+            present = _existing(kept)
+            if not present:
+                raise SourceError(source, f"cannot forget {name}: what else the index holds is gone, and the index "
+                                          "would be empty")
+            within = next((p for p in kept if isinstance(p, Path) and not is_address(source) and Path(source).exists()
+                           and p.is_dir() and _key(source).is_relative_to(p.resolve())), None)
+            if within is not None:
+                raise SourceError(source, f"cannot forget {name}: it is also in the folder {within}; remove it there")
+            return self._build(present, False, None)
 
     def _why_not_an_input(self, source: Source, inputs: list[Source]) -> str:
         """Why source, which is not one of inputs, cannot be forgotten: where it comes from, if anywhere."""
@@ -261,9 +270,12 @@ class Engine:
         if folder is None:
             return "it is not indexed"
         if not Path(source).exists():
-            prune = self.store.update_command.replace("citebot index", "citebot index --prune")
-            return f"it came from the folder {folder} and is gone from it; `{prune}` drops it"
+            command = self.store.update_command if folder.is_dir() else self._prune_command()
+            return f"it came from the folder {folder} and is gone from it; `{command}` drops it"
         return f"it comes from the folder {folder}; remove it there"
+
+    def _prune_command(self) -> str:
+        return self.store.update_command.replace("citebot index", "citebot index --prune")
 
     def _previous(self) -> Index | None:
         """The index already open, else the one on disk if it is sound: where unchanged documents come from."""
@@ -362,10 +374,13 @@ class Engine:
             else:
                 gone.append(document.source)
                 sources[document.source] = document.sha256  # said on a line of its own
-        # With a file gone, a plain update stops at it (nothing leaves the index unasked): --prune is needed.
-        command = self.store.update_command
-        if gone:
-            command = command.replace("citebot index", "citebot index --prune")
+        # A file found in a folder that is still there leaves with a plain update; one named, or whose folder
+        # is gone too, stops it (nothing leaves the index unasked): --prune is needed.
+        inputs = self.inputs()
+        named = {_key(p) for p in inputs}
+        folders = [p.resolve() for p in inputs if isinstance(p, Path) and p.is_dir()]
+        left = [s for s in gone if _key(s) not in named and any(_key(s).is_relative_to(f) for f in folders)]
+        command = self._prune_command() if len(left) < len(gone) else self.store.update_command
         notes = [f"{source} is gone; the index answers from what it holds: put it back, or drop it with `{command}`"
                  for source in gone]
         reasons = stale_reasons(manifest, self.index_settings, sources)

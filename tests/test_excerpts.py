@@ -136,9 +136,26 @@ def test_a_text_found_in_a_folder_cannot_be_forgotten_alone(tmp_path, fake_embed
     # A path inside the folder that names no file is not "from the folder".
     with pytest.raises(SourceError, match="not indexed"):
         engine.forget(str(folder / "sub" / "missing.txt"))
-    # Gone from the folder since the index was built, it is still held: say how it leaves.
+    # Gone from the folder since the index was built, it is still held: an update drops it, as it says.
     (folder / "b.txt").unlink()
-    with pytest.raises(SourceError, match=r"came from the folder .* is gone from it; `citebot index --prune .*` drops it"):
+    with pytest.raises(SourceError, match=r"came from the folder .* is gone from it; `citebot index( --index \S+)?` "):
         engine.forget(str(folder / "b.txt"))
+    assert [w for w in engine.warnings() if "b.txt is gone" in w and "--prune" not in w]
     with pytest.raises(SourceError, match="texts: it is all the index holds"):
         engine.forget(str(folder))
+
+
+def test_forget_refuses_what_would_change_nothing_or_empty_the_index(tmp_path, fake_embedder):
+    folder, other = tmp_path / "texts", tmp_path / "other.txt"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The kettle boils at noon.", encoding="utf-8")
+    other.write_text("The owl hoots at night.", encoding="utf-8")
+    engine = Engine(tmp_path / "index", IndexSettings("fake", 80, "fake"), embedder=fake_embedder)
+    engine.build([folder, folder / "a.txt", other])
+    # Named, and in a folder named too: forgetting the name would leave it held.
+    with pytest.raises(SourceError, match="a.txt: it is also in the folder"):
+        engine.forget(str(folder / "a.txt"))
+    (folder / "a.txt").unlink()
+    folder.rmdir()
+    with pytest.raises(SourceError, match="other.txt: what else the index holds is gone"):
+        engine.forget(str(other))
