@@ -249,7 +249,9 @@ class CardMaker:
             return self.card(self.ask(question), scope, press.rank, headed=True)
         asked = _short(question, 200) if question else None
         heading = _("match {number}").format(number=press.rank + 1) if question and press.rank else None
-        return self._place_card(press.location, press.question_id, press.rank, heading, scope, asked)
+        # A wider view of a passage that did not answer marks no sentence as the answer either.
+        answered = self.ask(question).answered if question else True
+        return self._place_card(press.location, press.question_id, press.rank, heading, scope, asked, answered)
 
     def _matches(self, answer: Answer) -> tuple[list[list[Quote]], list[Quote]]:
         """The excerpts a card can show, best first, and the passages the first card lists as "also".
@@ -318,14 +320,15 @@ class CardMaker:
 
     def _place_card(
         self, location: Location, question_id: int, rank: int, heading: str | None, scope: str,
-        asked: str | None = None,
+        asked: str | None = None, answered: bool = True,
     ) -> Card:
         try:
             excerpt = self.engine.quotes_at(location)  # a quote a paragraph: the place names them all
         except LookupError as error:
             raise CardGoneError(_("That text is no longer indexed; please ask again.")) from error
         rows = self._place_buttons(location, question_id, rank, question_id > 0, scope)
-        html = card_html(excerpt, heading, show_source=self.show_source, asked=asked)
+        emphasise = answered or (asked is not None and _mentions(asked, excerpt))
+        html = card_html(excerpt, heading, show_source=self.show_source, asked=asked, emphasise=emphasise)
         answering = next(q for q in excerpt if q.highlight.end > q.highlight.start)
         return Card(html, rows, _short(_sentence(answering)), self._where(excerpt))
 

@@ -58,7 +58,7 @@ def emphasis_runs(excerpt: list[Quote], emphasise: bool = True) -> list[tuple[st
 
     Only one sentence is emphasised, the first quote's answering sentence (an excerpt leads with its
     answer and what follows is context); a quote with an empty one passes the emphasis on to the next.
-    Nothing is emphasised unless emphasise (a hedged answer does not mark a sentence as the answer).
+    Nothing is emphasised unless emphasise (a reply that does not answer marks no sentence as the answer).
     """
     emphasised = not emphasise
     runs: list[tuple[str, bool]] = []

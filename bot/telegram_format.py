@@ -60,7 +60,7 @@ def card_html(
         show_source: name the document in the place line.
         limit: the most characters the card may show.
         also: other relevant passages, listed under the place as one short line each.
-        emphasise: make the answering sentence bold (not for a hedged answer).
+        emphasise: make the answering sentence bold (only where it answers).
         asked: the question the card answers, as its asker wrote it: shown first, in a code span no text
             can close, so that words of the asker's can never pass for the bot's.
     """

@@ -122,6 +122,9 @@ def test_a_card_shows_each_verdict(bot, api):
     assert hedged.text.startswith(MAY_NOT_ANSWER) and not hedged.bold  # the quote, not marked as the answer
     absent = api.card(api.send(703, ASKED[Verdict.NOT_IN_TEXT]))
     assert absent.text.startswith(f"{NOT_ANSWERED}: it never mentions “Mars”") and not absent.bold
+    # Nor does a wider view of the nearest passage.
+    api.wait_for_answer(api.press(absent, "wider ▶"))
+    assert absent.edits and not absent.bold
 
 
 def test_inline_mode_offers_one_result_for_a_doubtful_answer_and_says_which(bot, api):
