@@ -198,11 +198,11 @@ def sources(as_json: bool, index_dir: Path | None) -> None:
     _echo(f"{len(info.documents)} file(s), {info.passages} passages, in {engine.store.location} ({info.model})")
 
 
-def _asked(question: str) -> str:
-    """The question as typed, its first MAX_QUESTION_CHARS characters at most (the search reads no more, and
-    a note says so)."""
-    question = question.strip()
-    return question if len(question) <= MAX_QUESTION_CHARS else question[:MAX_QUESTION_CHARS] + "…"
+def _asked(answer: Answer) -> str:
+    """The question as typed; if the search read only its first MAX_QUESTION_CHARS characters (a note says
+    so), what it read and "…"."""
+    cut = len(answer.query) >= MAX_QUESTION_CHARS and len(answer.question) > MAX_QUESTION_CHARS
+    return answer.query + "…" if cut else answer.question.strip()
 
 
 def _warn_skipped(report: BuildReport) -> None:
@@ -266,7 +266,7 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             if question == "-":
-                _echo(("\n" if number else "") + f"Q: {_asked(answer.question)}")
+                _echo(("\n" if number else "") + f"Q: {_asked(answer)}")
             click.echo(_format(engine, answer, settings, settings.top_k))
     if unasked:
         raise UserError(f"{unasked} of the questions held no words and were not asked", exit_code=2)
@@ -342,7 +342,7 @@ def chat(top_k: int | None, index_dir: Path | None) -> None:
             _echo(str(error))
             continue
         if not interactive:
-            _echo(f"Q: {_asked(answer.question)}")
+            _echo(f"Q: {_asked(answer)}")
         for note in answer.notes:
             _echo(f"note: {note}")
         click.echo(_format(engine, answer, settings, k) + "\n")

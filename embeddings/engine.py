@@ -425,8 +425,10 @@ class Engine:
         Raises:
             EvalFileError: the file is not in the expected format.
         """
-        from embeddings.evaluate import evaluate  # only eval pays for it
+        from embeddings.evaluate import evaluate, read_qa_file  # only eval pays for it
 
+        for _ in read_qa_file(path):  # a file that is not one is said so before the models load
+            pass
         write = on_result or (lambda result: None)
         if isinstance(self.store, DirectoryStore):
             return evaluate(path, self.embedder, self.index_settings, self.retrieval, write, self.reranker)

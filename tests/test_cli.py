@@ -262,6 +262,10 @@ def test_a_huge_piped_question_is_echoed_as_far_as_it_was_asked(run, index_copy)
     result = run("ask", "-", "--index", index_copy, input="Which treaty limits warheads? " * 4000 + "\n")
     asked = next(line for line in result.stdout.splitlines() if line.startswith("Q: "))
     assert result.exit_code == 0 and len(asked) == len("Q: ") + 1000 + 1 and asked.endswith("…")
+    # Spaces the search folds leave it whole: nothing was cut.
+    spaced = "Which   treaty   limits   warheads? " * 30  # 1,080 characters typed, 900 searched
+    result = run("ask", "-", "--index", index_copy, input=spaced + "\n")
+    assert f"Q: {spaced.strip()}\n" in result.stdout and "cut to its first" not in result.stderr
 
 
 @pytest.mark.parametrize("question", ["", "   \t"])
