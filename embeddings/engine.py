@@ -241,11 +241,13 @@ class Engine:
                 left empty.
         """
         with self._writing():
-            inputs = self.inputs()
+            manifest = self.store.read_manifest()
+            inputs = self.inputs(manifest)
             kept = [p for p in inputs if _key(p) != _key(source)]
             name = display_name(str(source))
             if len(kept) == len(inputs):
-                raise SourceError(source, f"cannot forget {name}: {self._why_not_an_input(source, inputs)}")
+                why = _why_not_an_input(source, inputs, manifest, self.store.update_command)
+                raise SourceError(source, f"cannot forget {name}: {why}")
             if not kept:
                 raise SourceError(source, f"cannot forget {name}: it is all the index holds, and the index would "
                                           "be empty")
@@ -259,23 +261,6 @@ class Engine:
                 raise SourceError(source, f"cannot forget {name}: it is also in the folder {within}; remove it there")
             return self._build(present, False, None)
 
-    def _why_not_an_input(self, source: Source, inputs: list[Source]) -> str:
-        """Why source, which is not one of inputs, cannot be forgotten: where it comes from, if anywhere."""
-        if is_address(source):
-            return "it is not indexed"
-        held = any(_key(d["source"]) == _key(source) for d in self.store.read_manifest()["documents"])
-        # A file that is neither held nor there was not found in a folder, whatever its path says.
-        folder = next((p for p in inputs if isinstance(p, Path) and (held or Path(source).exists())
-                       and _key(source).is_relative_to(p.resolve())), None)
-        if folder is None:
-            return "it is not indexed"
-        if not Path(source).exists():
-            command = self.store.update_command if folder.is_dir() else self._prune_command()
-            return f"it came from the folder {folder} and is gone from it; `{command}` drops it"
-        return f"it comes from the folder {folder}; remove it there"
-
-    def _prune_command(self) -> str:
-        return self.store.update_command.replace("citebot index", "citebot index --prune")
 
     def _previous(self) -> Index | None:
         """The index already open, else the one on disk if it is sound: where unchanged documents come from."""
@@ -295,9 +280,10 @@ class Engine:
         """Whether the index's model reads questions and texts in many languages, not English alone."""
         return self.index_settings.model in MULTILINGUAL_MODELS
 
-    def inputs(self) -> list[Source]:
-        """The files, folders and web addresses the index was last built from."""
-        manifest = self.store.read_manifest()
+    def inputs(self, manifest: dict | None = None) -> list[Source]:
+        """The files, folders and web addresses the index was last built from (as manifest, the store's
+        manifest if already read, records them)."""
+        manifest = manifest or self.store.read_manifest()
         held = manifest.get("inputs") or [d["source"] for d in manifest["documents"]]
         return [p if is_address(p) else Path(p) for p in held]
 
@@ -376,11 +362,11 @@ class Engine:
                 sources[document.source] = document.sha256  # said on a line of its own
         # A file found in a folder that is still there leaves with a plain update; one named, or whose folder
         # is gone too, stops it (nothing leaves the index unasked): --prune is needed.
-        inputs = self.inputs()
+        inputs = self.inputs(manifest)
         named = {_key(p) for p in inputs}
         folders = [p.resolve() for p in inputs if isinstance(p, Path) and p.is_dir()]
         left = [s for s in gone if _key(s) not in named and any(_key(s).is_relative_to(f) for f in folders)]
-        command = self._prune_command() if len(left) < len(gone) else self.store.update_command
+        command = _pruning(self.store.update_command) if len(left) < len(gone) else self.store.update_command
         notes = [f"{source} is gone; the index answers from what it holds: put it back, or drop it with `{command}`"
                  for source in gone]
         reasons = stale_reasons(manifest, self.index_settings, sources)
@@ -456,6 +442,28 @@ class Engine:
             with self._lock:
                 self._index = None  # the build it read was replaced and dropped: read the newest
             return answer_question(self.open(), self.embedder, question, k, self.retrieval, self.reranker)
+
+
+def _why_not_an_input(source: Source, inputs: list[Source], manifest: dict, update_command: str) -> str:
+    """Why source, which is not one of inputs (of the index manifest describes), cannot be forgotten: where
+    it comes from, if anywhere."""
+    if is_address(source):
+        return "it is not indexed"
+    held = any(_key(d["source"]) == _key(source) for d in manifest["documents"])
+    # A file that is neither held nor there was not found in a folder, whatever its path says.
+    folder = next((p for p in inputs if isinstance(p, Path) and (held or Path(source).exists())
+                   and _key(source).is_relative_to(p.resolve())), None)
+    if folder is None:
+        return "it is not indexed"
+    if not Path(source).exists():
+        command = update_command if folder.is_dir() else _pruning(update_command)
+        return f"it came from the folder {folder} and is gone from it; `{command}` drops it"
+    return f"it comes from the folder {folder}; remove it there"
+
+
+def _pruning(update_command: str) -> str:
+    """The update command that also drops the files and folders the index was built from that are gone."""
+    return update_command.replace("citebot index", "citebot index --prune")
 
 
 def _existing(inputs: list[Source]) -> list[Source]:
