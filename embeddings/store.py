@@ -159,7 +159,7 @@ def update_index(
     Documents that previous holds unchanged (same source and sha256, same model and chunker) keep their
     sentences and vectors, and their passages unless max_words changed; only the others are embedded.
     """
-    kept = kept_documents(previous, settings)
+    kept = _kept_documents(previous, settings)
     same_passages = previous is not None and previous.settings.same_passages(settings)
     layouts = [Layout(document.text, document.format) for document in documents]
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []  # sentences, passages, vectors
@@ -219,7 +219,7 @@ def lexical_index(layouts: list[Layout], passages: np.ndarray) -> LexicalIndex:
     )
 
 
-def kept_documents(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:
+def _kept_documents(previous: Index | None, settings: IndexSettings) -> dict[tuple[str, str], int]:
     """(source, sha256) -> document id in previous, for the documents whose vectors a build with settings
     keeps (see update_index)."""
     if previous is None or not previous.settings.same_sentences(settings):

@@ -58,12 +58,13 @@ def decode(data: bytes, path: Path) -> str:
     # Another encoding that reads the bytes as cleanly and as much like a language, but as other letters,
     # leaves the guess to chance: "crème" was read as cp1250's "crčme" from a short Latin-1 file.
     # So does one that reads as a letter what the first pick reads as a sign inside a word ("ni˝o", "nińo").
-    rivals = [m for m in found[1:] if m.chaos <= best.chaos and _other_letters(str(best), str(m))
-              and (m.coherence >= best.coherence or _broken_words(str(m)) < _broken_words(str(best)))]
+    text = str(best) if best else ""
+    rivals = [m for m in found[1:] if m.chaos <= best.chaos and _other_letters(text, str(m))
+              and (m.coherence >= best.coherence or _broken_words(str(m)) < _broken_words(text))]
     if best is None or best.chaos > MAX_CHAOS or rivals:
         raise SourceError(path, f"{path}: is not UTF-8 and its encoding cannot be told for sure; save it as UTF-8")
     logger.info("%s read as %s", path, best.encoding)
-    return str(best)
+    return text
 
 
 def _broken_words(text: str) -> int:
