@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from embeddings.errors import ModelNotFoundError, UnsupportedModelError
+from embeddings.runtime import open_session
 
 logger = logging.getLogger(__name__)
 
@@ -218,14 +219,7 @@ class OnnxEmbedder:
         """The session, each run of it on one thread."""
         with self._lock:
             if self._session is None:
-                import onnxruntime
-
-                options = onnxruntime.SessionOptions()
-                options.log_severity_level = 3
-                options.intra_op_num_threads = 1
-                session = onnxruntime.InferenceSession(
-                    str(self.directory / self._config["file"]), options, providers=["CPUExecutionProvider"]
-                )
+                session = open_session(self.directory / self._config["file"], threads=1)
                 self._inputs = {i.name for i in session.get_inputs()}
                 self._session = session
             return self._session

@@ -14,6 +14,7 @@ import numpy as np
 
 from embeddings.encoder import CHARS_PER_TOKEN
 from embeddings.errors import ModelNotFoundError
+from embeddings.runtime import open_session
 
 RERANKER_DIR = Path(__file__).resolve().parent / "models" / "reranker"
 MANIFEST = "manifest.json"
@@ -64,7 +65,6 @@ class Reranker:
     def _load(self):
         with self._lock:
             if self._session is None:
-                import onnxruntime
                 from tokenizers import Tokenizer
 
                 manifest = self.manifest()
@@ -73,10 +73,8 @@ class Reranker:
                 # Longest first: the sentence is cut, unless the question is longer (a 1,000-character one).
                 tokenizer.enable_truncation(min(MAX_TOKENS, int(manifest["max_length"])), strategy="longest_first")
                 tokenizer.enable_padding()
-                options = onnxruntime.SessionOptions()
-                options.log_severity_level = 3
                 try:
-                    session = onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+                    session = open_session(model)
                 except Exception as error:  # onnxruntime raises its own untyped errors for a bad file
                     raise ModelNotFoundError(
                         f"the reranker at {self.directory} cannot be loaded ({error}): restore "
