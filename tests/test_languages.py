@@ -254,9 +254,9 @@ def test_vectors_stay_unit_length_for_text_the_tokenizer_cannot_read():
 
 @pytest.mark.model
 def test_an_english_question_near_the_article_that_it_does_not_answer_is_not_in_it(multilingual_index):
-    # Its nearest sentences, about Washington, come to 0.790 with the reranker: answered when e5's line was 0.78.
+    # Its nearest sentences, about Washington, come to 0.786 with the reranker: answered when e5's line was 0.78.
     answer = json.loads(citebot(multilingual_index, "ask", "--json", "What is the weather in Washington?").stdout)
-    assert answer["verdict"] == "not_in_text" and 0.78 < answer["confidence"] < 0.80, answer["confidence"]
+    assert answer["verdict"] == "not_in_text" and 0.78 < answer["confidence"] < 0.795, answer["confidence"]
 
 
 @pytest.mark.model
