@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # Words that end with a period without ending the sentence. Dotted forms ("U.S.", "e.g.") are
@@ -115,16 +116,21 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
 def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """[start, end) as pieces of at most MAX_SENTENCE_CHARS, cut at the last white space that leaves a piece
-    at least half that long, else at the limit."""
+    at least half that long, else before the last letter that is not a mark joined to the one before it
+    (Thai and Khmer write their vowels and tones as such marks, and a text in them may have no spaces)."""
     pieces = []
     while end - start > MAX_SENTENCE_CHARS:
         limit = start + MAX_SENTENCE_CHARS
         half = start + MAX_SENTENCE_CHARS // 2
         cut = max(text.rfind(" ", half, limit), text.rfind("\n", half, limit))
-        piece = _strip(text, start, cut if cut > start else limit)
+        if cut <= start:
+            cut = limit
+            while cut > half and unicodedata.category(text[cut])[0] == "M":
+                cut -= 1
+        piece = _strip(text, start, cut)
         if piece:
             pieces.append(piece)
-        start = cut if cut > start else limit
+        start = cut
     piece = _strip(text, start, end)
     return pieces + [piece] if piece else pieces
 

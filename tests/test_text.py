@@ -1,9 +1,12 @@
 """The chunker: sentences and passages are verbatim spans that never cut a sentence."""
 
+import unicodedata
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from embeddings.text import (
+    MAX_SENTENCE_CHARS,
     chunk,
     count_words,
     footer_paragraphs,
@@ -64,6 +67,15 @@ def test_a_sentence_longer_than_the_limit_is_kept_whole():
     sentences, passages = chunk(long + " A short one.", 80)
     assert [(p.first, p.last) for p in passages] == [(0, 0), (1, 1)]
     assert passages[0].end == sentences[0].end
+
+
+def test_text_without_spaces_is_cut_between_letters_never_inside_one():
+    # Thai with no space at all: "นี่" is a letter with its vowel and tone marks, which a cut must not part.
+    text = "ก" + "นี่" * 2000
+    spans = split_sentences(text)
+    assert "".join(text[s:e] for s, e in spans) == text and len(spans) > 1
+    assert all(e - s <= MAX_SENTENCE_CHARS for s, e in spans)
+    assert [unicodedata.category(text[s])[0] for s, _ in spans[1:]] == ["L"] * (len(spans) - 1)
 
 
 def test_passages_start_at_every_sentence_unless_contained_in_the_previous():
