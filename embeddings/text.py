@@ -51,6 +51,10 @@ SHORT_SENTENCE = 2
 # ends would otherwise be one sentence that every question reaching it tokenizes whole. It is more than the
 # models read of a sentence (the embedder 256 tokens, the reranker 64), so no real sentence loses words.
 MAX_SENTENCE_CHARS = 1500
+# Thai and Lao vowels that are letters, not marks, yet belong to a consonant: after it (sara a, aa, am,
+# lakkhangyao) or before it (sara e, ae, o, ai).
+_VOWELS_AFTER = frozenset("\u0e30\u0e32\u0e33\u0e45\u0eb0\u0eb2\u0eb3")
+_VOWELS_BEFORE = frozenset("\u0e40\u0e41\u0e42\u0e43\u0e44\u0ec0\u0ec1\u0ec2\u0ec3\u0ec4")
 _NEWLINE = re.compile(r"\n")
 
 
@@ -116,8 +120,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
 
 def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """[start, end) as pieces of at most MAX_SENTENCE_CHARS, cut at the last white space that leaves a piece
-    at least half that long, else before the last letter that is not a mark joined to the one before it
-    (Thai and Khmer write their vowels and tones as such marks, and a text in them may have no spaces)."""
+    at least half that long, else at the last place that parts no syllable (_parts_syllable): Thai, Lao,
+    Khmer and Myanmar are often written without spaces."""
     pieces = []
     while end - start > MAX_SENTENCE_CHARS:
         limit = start + MAX_SENTENCE_CHARS
@@ -125,7 +129,7 @@ def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cut = max(text.rfind(" ", half, limit), text.rfind("\n", half, limit))
         if cut <= start:
             cut = limit
-            while cut > half and unicodedata.category(text[cut])[0] == "M":
+            while cut > half and _parts_syllable(text, cut):
                 cut -= 1
         piece = _strip(text, start, cut)
         if piece:
@@ -133,6 +137,14 @@ def _bounded(text: str, start: int, end: int) -> list[tuple[int, int]]:
         start = cut
     piece = _strip(text, start, end)
     return pieces + [piece] if piece else pieces
+
+
+def _parts_syllable(text: str, cut: int) -> bool:
+    """Whether cutting text before text[cut] parts a letter from its vowel, tone mark or stacked consonant:
+    text[cut] is a mark, or a Thai or Lao vowel written after its consonant; or text[cut - 1] is a Thai or
+    Lao vowel written before it, or a virama or Khmer coeng that joins the next consonant to it."""
+    return (unicodedata.category(text[cut])[0] == "M" or text[cut] in _VOWELS_AFTER
+            or text[cut - 1] in _VOWELS_BEFORE or unicodedata.combining(text[cut - 1]) == 9)
 
 
 def _join_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
