@@ -3,6 +3,7 @@ line naming the extra where a command needs what the default install leaves out.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -56,14 +57,20 @@ def test_the_default_install_brings_no_torch_and_no_cuda():
     assert "torch" in closure(project["optional-dependencies"]["models"])  # what would fail if it crept back
 
 
-def test_the_wheel_holds_every_folder_of_citebot():
+def test_the_wheel_holds_every_file_of_citebot():
     # Modules, the models and the translations: a folder left out is missing from the wheel, or (data only)
-    # makes setuptools warn at every build that it would be.
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    on_disk = {".".join(path.parent.relative_to(ROOT).parts)
-               for top in ("bot", "embeddings") for path in (ROOT / top).rglob("*")
-               if path.is_file() and "__pycache__" not in path.parts}
-    assert on_disk <= listed, f"pyproject.toml's packages leave out {sorted(on_disk - listed)}"
+    # makes setuptools warn at every build that it would be; a data file its package-data does not name is
+    # left out silently.
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    files = [path.relative_to(ROOT) for top in ("bot", "embeddings") for path in (ROOT / top).rglob("*")
+             if path.is_file() and "__pycache__" not in path.parts]
+    folders = {".".join(path.parent.parts) for path in files}
+    assert folders <= set(setuptools["packages"]), f"packages leave out {sorted(folders - set(setuptools['packages']))}"
+    data = setuptools["package-data"]
+    unnamed = [str(path) for path in files if path.suffix != ".py" and not any(
+        fnmatch.fnmatch(path.name, pattern)
+        for pattern in data.get(".".join(path.parent.parts), []) + data.get("*", []))]
+    assert unnamed == [], f"package-data names none of {unnamed}"
 
 
 def test_the_bundled_embedder_is_the_file_its_config_names():
