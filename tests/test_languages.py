@@ -190,6 +190,24 @@ def test_a_question_in_any_language_quotes_the_english_article(multilingual_inde
 
 
 @pytest.mark.model
+def test_a_russian_reader_in_telegram_gets_the_new_start_sentence_on_a_card_in_russian(multilingual_index, bot_api):
+    from bot.config import Settings
+    from embeddings.engine import Engine
+    from embeddings.store import IndexSettings
+    from tests.telegram_harness import RunningBot
+
+    engine = Engine(multilingual_index / "index", IndexSettings(E5, Settings.max_words))
+    with RunningBot(bot_api, engine):
+        message = bot_api.message(905, QUESTIONS["ru"])
+        message["from"]["language_code"] = "ru"
+        bot_api.push({"message": message})
+        card = bot_api.card(message)
+    assert any("is set to expire on February 5, 2026" in bold for bold in card.bold), card.text  # the article's words
+    assert "следующее совпадение" in card.buttons() and any("шире" in b for b in card.buttons()), card.buttons()
+    assert "симв. " in card.text and "chars" not in card.text  # the place line: "¶ 7 · симв. 2 294–2 703"
+
+
+@pytest.mark.model
 def test_an_off_topic_question_in_russian_is_not_answered_and_a_greeting_is_not_refused(multilingual_index):
     asked = citebot(multilingual_index, "ask", "--json", "Сколько стоит билет на поезд из Парижа в Лион?")
     assert json.loads(asked.stdout)["verdict"] == "not_in_text"
