@@ -69,6 +69,11 @@ RUNS = (("onnx", DEFAULT_MODEL), ("torch", DEFAULT_MODEL), ("onnx", E5_MODEL))
 
 def run_name(backend: str, model: str) -> str:
     return f"{backend}, multilingual-e5 (default)" if model == E5_MODEL else f"{backend}, MiniLM"
+
+
+def squad_index(work: Path, backend: str = "onnx", model: str = DEFAULT_MODEL) -> Path:
+    """Where section 2 builds its index of the SQuAD texts with this backend and model."""
+    return work / f"squad-{backend}-{model.rsplit('/', 1)[-1]}"
 # Questions no SQuAD text answers, for the abstention cards of section 6.
 OFF_TOPIC = [
     "How do I bake sourdough bread?", "What is the boiling point of water on Mars?", "Who painted the Mona Lisa?",
@@ -162,9 +167,8 @@ def speed(work: Path) -> tuple[str, str]:
     build_rows, latency_rows = [], []
     sentences: list[str] = []
     for backend, model in RUNS:
-        slug = f"{backend}-{model.rsplit('/', 1)[-1]}"
-        engine(work / f"warm-{slug}", backend, model=model).build([ARTICLE])  # loads the model outside the timing
-        citebot = engine(work / f"squad-{slug}", backend, model=model)
+        engine(work / f"warm-{squad_index(work, backend, model).name}", backend, model=model).build([ARTICLE])
+        citebot = engine(squad_index(work, backend, model), backend, model=model)
         started = time.perf_counter()
         report = citebot.build([corpus])
         seconds = time.perf_counter() - started
@@ -248,7 +252,7 @@ def bot_memory(settings: dict[str, str]) -> float:
 
 def scale(work: Path, sizes: list[int]) -> str:
     """Section 4: flat against HNSW on vectors drawn from real passage vectors, at each size."""
-    index = load_index(work / "squad-onnx")
+    index = load_index(squad_index(work))
     half = len(index.sentences) // 2  # the corpus holds the texts twice; keep one copy
     real = index.vectors.reconstruct_n(0, half)
     queries = load_embedder(DEFAULT_MODEL, "onnx", CACHE).encode(all_questions())
@@ -309,7 +313,7 @@ def peer(work: Path) -> str:
                      *percentiles([q["seconds"] for q in mine])])
         rows.append([f"citebot (onnx), {path.name}", *citebot_on(path)])
     build = result["build"]
-    corpus_passages = load_index(work / "squad-onnx").passages.shape[0]
+    corpus_passages = load_index(squad_index(work)).passages.shape[0]
     build_rows = [["LangChain recipe: FAISS.from_texts", build["chunks"], build["seconds"]],
                   ["citebot index (onnx)", corpus_passages, "see table 2"]]
     return (table("5. Peer: the LangChain recipe (1,000/200-character chunks, FAISS, HuggingFaceEmbeddings) "
@@ -341,7 +345,7 @@ def citebot_on(path: Path) -> list:
 
 def cards(work: Path) -> str:
     """Section 6: what a quote card costs beyond answering, on the onnx index of section 2."""
-    citebot = engine(work / "squad-onnx", "onnx")
+    citebot = engine(squad_index(work), "onnx")
     citebot.build([build_corpus(work / "corpus")])
     with tempfile.TemporaryDirectory() as state:
         store = QuestionStore(Path(state) / "questions.sqlite")
@@ -369,7 +373,7 @@ def cards(work: Path) -> str:
         rows.append([f"button press ({card.buttons[0][0].label}, a place)", len(presses), *percentiles(presses)])
         rows.append(["for comparison: Engine.ask, k=3, no card", len(asks), *percentiles(asks)])
         store.close()
-    return table("6. Quote cards (ms), onnx index of section 2", ["what", "n", "p50 ms", "p95 ms"], rows)
+    return table("6. Quote cards (ms), the onnx MiniLM index of section 2", ["what", "n", "p50 ms", "p95 ms"], rows)
 
 
 def run_all(work: Path, sizes: list[int], sections: set[int]):
