@@ -31,7 +31,7 @@ logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 # A word, or a run of a script written without spaces (Chinese, Japanese, Thai...), read as its character
 # pairs: the usual way to search such text without a dictionary of its words.
-_TOKEN = re.compile(rf"([{UNSPACED}]+)|{SPACED_WORD}")
+_TOKEN = re.compile(rf"([{UNSPACED}]+)|({SPACED_WORD})")
 # Two stems sharing this many first letters, one the start of the other, are taken as forms of one word.
 HELD_PREFIX = 5
 # English's, and Russian's (no Latin word is in it); bm25s has none for the other scripts stemmed here.
@@ -51,6 +51,7 @@ _VIETNAMESE = re.compile("[ăđơư\u1ea0-\u1ef9]")
 # say which language it is. Snowball's stemmers, through PyStemmer.
 _SCRIPTS = (("\u0400", "\u04ff", "russian"), ("\u0600", "\u06ff", "arabic"), ("\u0900", "\u097f", "hindi"),
             ("\u0370", "\u03ff", "greek"), ("\u0530", "\u058f", "armenian"), ("\u0b80", "\u0bff", "tamil"))
+_FIRST_STEMMED = min(low for low, _, _ in _SCRIPTS)
 
 
 @cache
@@ -59,6 +60,8 @@ def _stemmer(language: str) -> Stemmer.Stemmer:
 
 
 def _language(word: str) -> str:
+    if word[0] < _FIRST_STEMMED:  # Latin words, most of them: no range to look through
+        return "english"
     for low, high, language in _SCRIPTS:
         if low <= word[0] <= high:
             return language
@@ -71,18 +74,19 @@ def tokenize(text: str, question: bool = False) -> list[str]:
     (NFKC: "５００" is "500"). A question in Spanish, French, German, Italian, Portuguese or Dutch also
     loses that language's function words: "los" and "de" would otherwise match every text in it alike,
     and only those, whichever text answers ("¿Cuántos días de vacaciones...?" of an English handbook)."""
-    matches = list(_TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()))
-    dropped = _question_stopwords([m.group() for m in matches if not m.group(1)]) if question else frozenset()
+    # findall's (run, word) pairs rather than match objects: this runs on every sentence a question's quotes
+    # hold, and it takes a quarter less time so (with _language's shortcut for Latin words).
+    tokens = _TOKEN.findall(unicodedata.normalize("NFKC", text).lower())
+    dropped = _question_stopwords([word for _, word in tokens if word]) if question else frozenset()
     if dropped and looks_english(text):  # "AI era", "Why men die" hold two Italian or Dutch ones
         dropped = frozenset()
     words: dict[str, list[str]] = {}
     pairs = []
-    for match in matches:
-        run = match.group(1)
+    for run, word in tokens:
         if run:
             pairs += [run[i : i + 2] for i in range(max(1, len(run) - 1))]
-        elif len(match.group()) > 1 and match.group() not in _STOPWORDS and match.group() not in dropped:
-            words.setdefault(_language(match.group()), []).append(match.group())
+        elif len(word) > 1 and word not in _STOPWORDS and word not in dropped:
+            words.setdefault(_language(word), []).append(word)
     return [stem for language, group in words.items() for stem in _stemmer(language).stemWords(group)] + pairs
 
 

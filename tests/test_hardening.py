@@ -155,11 +155,13 @@ def test_a_documents_escape_sequences_never_reach_the_terminal():
     from bot.terminal import format_answer
     from embeddings import Answer, Highlight, Presentation, Quote
 
-    text = "Plain start. The answer \x1b]0;owned\x07is \x1b[2J42. End."
+    # \x9b is the one-character CSI of C1, which some terminals obey as ESC [ does.
+    text = "Plain start. The answer \x1b]0;owned\x07is \x1b[2J42\x9b31m.\tEnd\u00a0here."
     quote = Quote(text, 0, len(text), 1, 1.0, Highlight(13, len(text) - 5), "a.txt")
     answer = Answer("q", True, [quote])
     shown = format_answer(answer, Presentation([quote], []), 0.0, styled=True, show_source=False)
-    assert "\x1b]0;" not in shown and "\x1b[2J" not in shown and "\x07" not in shown and "42" in shown
+    assert [part for part in ("\x1b]0;", "\x1b[2J", "\x07", "\x9b") if part in shown] == []
+    assert "42" in shown and "\tEnd\u00a0" in shown
 
 
 def test_answers_of_quiet_groups_expire_everywhere():
