@@ -51,11 +51,14 @@ class CardGoneError(LookupError):
 
 @dataclass(frozen=True)
 class ShowPlace:
-    """A button that shows location, as the rank-th match of question question_id (0: no question)."""
+    """A button that shows location, as the rank-th match of question question_id (0: no question);
+    answered: whether the card it is on answered the question (None on buttons made before it was written
+    down), so that a wider view marks a sentence as the answer only where the card did."""
 
     location: Location
     question_id: int
     rank: int
+    answered: bool | None = True
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ class CallbackSigner:
         if isinstance(press, ShowPlace):
             where = press.location
             fields = ["p", where.document[:8], *map(_b36, (where.first, where.last, where.highlight))]
-            fields += [_b36(press.question_id), _b36(press.rank)]
+            fields += [_b36(press.question_id), _b36(press.rank), "1" if press.answered else "0"]
         else:
             fields = ["m", _b36(press.question_id), _b36(press.rank)]
         payload = ":".join(fields)
@@ -115,9 +118,10 @@ class CallbackSigner:
             raise ForgedCallbackError("the button's data is not signed by this bot")
         kind, *fields = payload.split(":")
         try:
-            if kind == "p" and len(fields) == 6:
-                first, last, highlight, question_id, rank = (int(f, 36) for f in fields[1:])
-                return ShowPlace(Location(fields[0], first, last, highlight), question_id, rank)
+            if kind == "p" and len(fields) in (6, 7) and fields[6:] in ([], ["0"], ["1"]):
+                first, last, highlight, question_id, rank = (int(f, 36) for f in fields[1:6])
+                answered = fields[6] == "1" if len(fields) == 7 else None
+                return ShowPlace(Location(fields[0], first, last, highlight), question_id, rank, answered)
             if kind == "m" and len(fields) == 2:
                 return ShowMatch(int(fields[0], 36), int(fields[1], 36))
         except ValueError:
@@ -249,8 +253,11 @@ class CardMaker:
             return self.card(self.ask(question), scope, press.rank, headed=True)
         asked = _short(question, 200) if question else None
         heading = _("match {number}").format(number=press.rank + 1) if question and press.rank else None
-        # A wider view of a passage that did not answer marks no sentence as the answer either.
-        answered = self.ask(question).answered if question else True
+        # A wider view of a passage that did not answer marks no sentence as the answer either. Buttons made
+        # before they said so have the question asked again, which takes as long as asking it.
+        answered = press.answered
+        if answered is None:
+            answered = self.ask(question).answered if question else True
         return self._place_card(press.location, press.question_id, press.rank, heading, scope, asked, answered)
 
     def _matches(self, answer: Answer) -> tuple[list[list[Quote]], list[Quote]]:
@@ -292,7 +299,7 @@ class CardMaker:
                 rows.append([Button(term, self.signer.write(press, scope)) for term, press in zip(terms, presses)])
         heading = _heading(rank, len(matches), _weaker(answer, best)) if headed else None
         more = rank + 1 < len(matches)
-        rows = self._place_buttons(location, question_id, rank, more, scope) + rows
+        rows = self._place_buttons(location, question_id, rank, more, scope, answer.answered) + rows
         also_lines = tuple(also) if rank == 0 and answer.answered else ()
         html = card_html(excerpt, heading, lead, footer, tuple(answer.notes), self.show_source, also=also_lines,
                          emphasise=found, asked=_short(answer.query, 200) if headed else None)
@@ -326,7 +333,7 @@ class CardMaker:
             excerpt = self.engine.quotes_at(location)  # a quote a paragraph: the place names them all
         except LookupError as error:
             raise CardGoneError(_("That text is no longer indexed; please ask again.")) from error
-        rows = self._place_buttons(location, question_id, rank, question_id > 0, scope)
+        rows = self._place_buttons(location, question_id, rank, question_id > 0, scope, answered)
         emphasise = answered or (asked is not None and _mentions(asked, excerpt))
         html = card_html(excerpt, heading, show_source=self.show_source, asked=asked, emphasise=emphasise)
         answering = next(q for q in excerpt if q.highlight.end > q.highlight.start)
@@ -346,7 +353,7 @@ class CardMaker:
         return where + (_(" of {name}").format(name=source_name(excerpt)) if self.show_source else "")
 
     def _place_buttons(
-        self, location: Location, question_id: int, rank: int, more: bool, scope: str
+        self, location: Location, question_id: int, rank: int, more: bool, scope: str, answered: bool
     ) -> list[list[Button]]:
         """◀ wider / wider ▶ on one row, whole paragraph / next match on the next, each only when it shows more."""
         engine = self.engine
@@ -354,16 +361,19 @@ class CardMaker:
         def write(press: ShowPlace | ShowMatch) -> str:
             return self.signer.write(press, scope)
 
+        def place(where: Location) -> str:
+            return write(ShowPlace(where, question_id, rank, answered))
+
         wider = []
         if location.first > 0:
-            wider.append(Button(_("◀ wider"), write(ShowPlace(engine.widen(location, before=1), question_id, rank))))
+            wider.append(Button(_("◀ wider"), place(engine.widen(location, before=1))))
         after = engine.widen(location, after=1)
         if after != location:
-            wider.append(Button(_("wider ▶"), write(ShowPlace(after, question_id, rank))))
+            wider.append(Button(_("wider ▶"), place(after)))
         other = []
         paragraph = engine.whole_paragraph(location)
         if (paragraph.first, paragraph.last) != (location.first, location.last):
-            other.append(Button(_("whole paragraph"), write(ShowPlace(paragraph, question_id, rank))))
+            other.append(Button(_("whole paragraph"), place(paragraph)))
         if more:
             other.append(Button(_("next match"), write(ShowMatch(question_id, rank + 1))))
         if rank and question_id:

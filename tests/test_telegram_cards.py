@@ -96,6 +96,23 @@ def test_a_forged_or_altered_button_is_refused_and_changes_nothing(bot, api, cap
     assert caplog.text.count("refused a button press from user 504") == 4
 
 
+def test_a_place_button_carries_its_cards_verdict():
+    """A wider view marks a sentence as the answer only where its card did, without asking again."""
+    from bot.cards import CallbackSigner, ShowPlace
+    from embeddings import Location
+
+    signer = CallbackSigner("123:cards")
+    place = Location("abcdef12", 3, 5, 4)
+    for answered in (True, False):
+        assert signer.read(signer.write(ShowPlace(place, 7, 1, answered), "42"), "42").answered is answered
+    # A button made before the verdict was written on it: its question is asked again when pressed.
+    older = "p:abcdef12:3:5:4:7:1"
+    assert signer.read(f"{older}~{signer._signature(older, '42')}", "42") == ShowPlace(place, 7, 1, None)
+    for malformed in ("p:abcdef12:3:5:4:7:1:2", "p:abcdef12:3:5:4:7:1:1:1"):
+        with pytest.raises(ValueError, match="malformed"):
+            signer.read(f"{malformed}~{signer._signature(malformed, '42')}", "42")
+
+
 def test_a_card_that_can_no_longer_be_edited_gets_a_clear_toast(bot, api):
     card = api.card(api.send(507, "Who congratulated Trump?"))
     api.sent.remove(card)  # as if the message were deleted from the chat
