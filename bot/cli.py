@@ -193,7 +193,7 @@ def sources(as_json: bool, index_dir: Path | None) -> None:
                                "documents": [asdict(d) for d in info.documents]}, ensure_ascii=False))
         return
     for number, document in enumerate(info.documents, start=1):
-        _echo(f"{number}. {document.name}: {document.paragraphs} paragraph(s), {document.chars} characters "
+        _echo(f"{number}. {document.name}: {document.paragraphs:,} paragraph(s), {document.chars:,} characters "
               f"({document.source})")
     _echo(f"{len(info.documents)} file(s), {info.passages} passages, in {engine.store.location} ({info.model})")
 
@@ -251,13 +251,14 @@ def ask(question: str, top_k: int | None, as_json: bool, index_dir: Path | None)
         try:
             answer = engine.ask(text, settings.top_k)
         except EmptyQuestionError as error:
-            if not batch:
-                raise
-            # One line without words does not cost the questions after it; each line still gets one reply.
-            unasked += 1
+            # Each question gets one reply, on standard output too when it is JSON: a machine reads what was
+            # wrong where it reads answers. One line without words does not cost the questions after it.
             if as_json:
                 click.echo(json.dumps({"question": text, "error": str(error)}, ensure_ascii=False))
-            else:
+            if not batch:
+                raise
+            unasked += 1
+            if not as_json:
                 _echo(f"error: line {line_number}: {error}", err=True)
             continue
         for note in answer.notes:

@@ -156,7 +156,8 @@ class Engine:
             gone = [p for p in held if not _exists(p)]
             if gone and not prune:
                 names = ", ".join(str(p) for p in gone)
-                raise SourceError(gone[0], f"{names} no longer exist(s): put it back, or drop it with --prune")
+                verb = "exists" if len(gone) == 1 else "exist"
+                raise SourceError(gone[0], f"{names} no longer {verb}: put it back, or drop it with --prune")
             if prune and paths:
                 wanted = list(paths)
             else:

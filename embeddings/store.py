@@ -364,7 +364,7 @@ def stale_reasons(manifest: dict, settings: IndexSettings, sources: dict[str, st
                        f"{CHUNKER_VERSION}")
     indexed = {d["source"]: d["sha256"] for d in manifest["documents"]}
     for source in sorted(indexed.keys() - sources.keys()):
-        reasons.append(f"{source} is indexed but not among the sources")
+        reasons.append(f"{source} was indexed and is no longer one of the files to index")
     for source in sorted(sources.keys() - indexed.keys()):
         reasons.append(f"{source} is not indexed yet")
     for source in sorted(indexed.keys() & sources.keys()):

@@ -102,11 +102,13 @@ def test_index_drops_inputs_that_no_longer_exist_only_when_asked(run, tmp_path):
     run("index", kept, gone, "--index", tmp_path / "ix")
     gone.unlink()
     refused = run("index", "--index", tmp_path / "ix")
-    assert refused.exit_code == 1 and f"{gone} no longer exist" in refused.stderr and "--prune" in refused.stderr
+    assert refused.exit_code == 1 and f"{gone} no longer exists: put it back" in refused.stderr
+    assert "--prune" in refused.stderr
     assert "owl" in run("ask", "What hoots at night?", "--index", tmp_path / "ix").stdout  # still indexed
     result = run("index", "--prune", "--index", tmp_path / "ix")
     assert f"note: {gone} no longer exists" in result.stderr
     assert "Indexed 1 file(s)" in result.stdout and "0 embedded, 1 unchanged, 1 removed" in result.stdout
+    assert f"({gone} was indexed and is no longer one of the files to index)" in result.stdout
 
 
 def test_indexing_a_file_adds_it_and_forget_removes_it(run, tmp_path):
@@ -166,6 +168,9 @@ def test_a_line_without_words_does_not_stop_the_questions_after_it(run, index_co
     plain = run("ask", "-", "--index", index_copy, input=asked)
     assert "error: line 2: the question is empty" in plain.stderr and "error: line 4:" in plain.stderr
     assert plain.stdout.count("Q: ") == 2
+    # One question asked as an argument gets the same reply as it does on a line.
+    alone = run("ask", "???", "--json", "--index", index_copy)
+    assert alone.exit_code == 2 and json.loads(alone.stdout) == {"question": "???", "error": lines[1]["error"]}
 
 
 def test_ask_says_when_the_text_does_not_hold_the_answer(run, index_copy):

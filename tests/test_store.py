@@ -115,7 +115,7 @@ def test_stale_reasons_name_what_changed(fake_index, tmp_path):
     assert "its passages are of at most 80 words, the setting is 50" in reasons
     assert any(r == f"{source} has changed since it was indexed" for r in reasons)
     assert any(r == "new.txt is not indexed yet" for r in reasons)
-    assert stale_reasons(manifest, fake_index.settings, {})[0] == f"{source} is indexed but not among the sources"
+    assert stale_reasons(manifest, fake_index.settings, {})[0] == f"{source} was indexed and is no longer one of the files to index"
 
 
 def test_no_pickle_anywhere_in_the_index(fake_index, tmp_path):
