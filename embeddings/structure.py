@@ -52,7 +52,7 @@ class Unit:
     end: int
     headings: tuple[str, ...] = ()
     cells: str = ""  # a table row as search reads it (see _row_words)
-    columns: tuple[str, ...] = ()  # a table row's column names (of three or more), as its header writes them
+    columns: tuple[str, ...] = ()  # a table row's column names, as its header writes them (see _needs_names)
 
     @property
     def section(self) -> str:
@@ -237,8 +237,7 @@ def markdown_units(text: str) -> list[Unit]:
         elif kind == "tr_close" and tokens[i - 1].type != "tr_open" and row_line is not None:
             span = _row_span(text, starts, row_line)
             if span:
-                # A name and one value explain each other ("Weight | 820 g"); a third cell needs its column's name.
-                named = tuple(columns) if len(columns) > 2 and any(columns) else ()
+                named = tuple(columns) if _needs_names(columns, row) else ()
                 units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row), named))
     return units
 
@@ -254,22 +253,35 @@ def embedding_work(text: str, format: str = "text") -> int:
     )
 
 
+def _needs_names(columns: list[str], row: list[str]) -> bool:
+    """Whether a table row is read and placed with its column names: with three columns or more, when the
+    header names any; with two, when it names both and the row is not a label and its value ("Weight |
+    820 g" explains itself, "Less than 5 | 25" needs "Years of service | Days of leave")."""
+    if len(columns) > 2:
+        return any(columns)
+    return len(columns) == 2 and all(columns) and not _labelled(row)
+
+
+def _labelled(row: list[str]) -> bool:
+    """Whether a row of two cells is a label of a few words and its value."""
+    return len(row) == 2 and bool(row[1]) and _LABEL.fullmatch(row[0]) is not None
+
+
 def _row_words(columns: list[str], row: list[str]) -> str:
-    """A table row as search reads it. The first cell names the row; with two columns the second is its
-    value ("the weight is 820 g" when the name is a label of a few words, else "Up to 7 years: 25 days");
-    with more, each cell after the first keeps its column's name ("Light bulbs: Return window: 14 days;
-    Condition: Still sealed")."""
+    """A table row as search reads it. The first cell names the row, and each cell after it keeps its
+    column's name where the header names them ("Light bulbs: Return window: 14 days; Condition: Still
+    sealed", "Less than 5: Days of leave: 25"); with two columns the second is the first's value ("the
+    weight is 820 g" when the first is a label of a few words, else "Up to 7 years: 25 days" without a
+    header)."""
     name, rest = (row[0], row[1:]) if row else ("", [])
-    if len(row) == 2 and rest[0] and _LABEL.fullmatch(name):
+    if _labelled(row):
         # As a sentence: the reranker, trained on prose, reads "the weight is 820 g" as the answer to "how
         # heavy is it?" and "Weight: 820 g" not much better than any sentence with a number.
         lead = name[0].lower() + name[1:] if name[1:2].islower() else name
         return f"the {lead} {'are' if re.search(r'[^s]s$', name) else 'is'} {rest[0]}"
-    if len(row) <= 2:
-        values = " ".join(rest)
-    else:
-        named = zip(columns[1:] + [""] * len(rest), rest, strict=False)
-        values = "; ".join(f"{column}: {cell}" if column else cell for column, cell in named if cell)
+    names = columns[1:] if _needs_names(columns, row) else []
+    named = zip(names + [""] * len(rest), rest, strict=False)
+    values = "; ".join(f"{column}: {cell}" if column else cell for column, cell in named if cell)
     return f"{name}: {values}" if name and values else name or values
 
 
