@@ -195,7 +195,7 @@ def sources(as_json: bool, index_dir: Path | None) -> None:
     for number, document in enumerate(info.documents, start=1):
         _echo(f"{number}. {document.name}: {document.paragraphs:,} paragraph(s), {document.chars:,} characters "
               f"({document.source})")
-    _echo(f"{len(info.documents)} file(s), {info.passages} passages, in {engine.store.location} ({info.model})")
+    _echo(f"{len(info.documents):,} file(s), {info.passages:,} passages, in {engine.store.location} ({info.model})")
 
 
 def _asked(answer: Answer) -> str:

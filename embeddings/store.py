@@ -66,7 +66,7 @@ threadpoolctl.threadpool_limits(1, user_api="blas")
 FORMAT_VERSION = 2
 # Bump when the chunker splits differently or search reads a sentence differently, so that old indexes are
 # reported stale.
-CHUNKER_VERSION = 15
+CHUNKER_VERSION = 16
 
 
 @dataclass(frozen=True)

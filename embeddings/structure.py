@@ -202,6 +202,7 @@ def markdown_units(text: str) -> list[Unit]:
     columns: list[str] = []
     row: list[str] = []
     row_line: int | None = None
+    body: list[tuple[tuple[int, int], list[str]]] = []  # a table's rows below its header, with their spans
     in_head = False
     for i, token in enumerate(tokens):
         kind = token.type
@@ -237,8 +238,12 @@ def markdown_units(text: str) -> list[Unit]:
         elif kind == "tr_close" and tokens[i - 1].type != "tr_open" and row_line is not None:
             span = _row_span(text, starts, row_line)
             if span:
-                named = tuple(columns) if _needs_names(columns, row) else ()
-                units.append(Unit(*span, tuple(h for _, h in headings), _row_words(columns, row), named))
+                body.append((span, row))
+        elif kind == "table_close":
+            names = columns if _needs_names(columns, [cells for _, cells in body]) else []
+            units += [Unit(*span, tuple(h for _, h in headings), _row_words(names, cells), tuple(names))
+                      for span, cells in body]
+            columns, body = [], []
     return units
 
 
@@ -253,13 +258,15 @@ def embedding_work(text: str, format: str = "text") -> int:
     )
 
 
-def _needs_names(columns: list[str], row: list[str]) -> bool:
-    """Whether a table row is read and placed with its column names: with three columns or more, when the
-    header names any; with two, when it names both and the row is not a label and its value ("Weight |
-    820 g" explains itself, "Less than 5 | 25" needs "Years of service | Days of leave")."""
+def _needs_names(columns: list[str], rows: list[list[str]]) -> bool:
+    """Whether a table's rows are read and placed with its column names: with three columns or more, when
+    the header names any; with two, when it names both and at most half its rows are a label and its
+    value. A spec sheet's "Weight | 820 g" explains itself (and its header is "Property | Value"); "Less
+    than 5 | 25" needs "Years of service | Days of leave", and so does "Less than five | 25" beside it."""
     if len(columns) > 2:
         return any(columns)
-    return len(columns) == 2 and all(columns) and not _labelled(row)
+    labelled = sum(_labelled(row) for row in rows)
+    return len(columns) == 2 and all(columns) and 2 * labelled <= len(rows)
 
 
 def _labelled(row: list[str]) -> bool:
@@ -269,18 +276,16 @@ def _labelled(row: list[str]) -> bool:
 
 def _row_words(columns: list[str], row: list[str]) -> str:
     """A table row as search reads it. The first cell names the row, and each cell after it keeps its
-    column's name where the header names them ("Light bulbs: Return window: 14 days; Condition: Still
-    sealed", "Less than 5: Days of leave: 25"); with two columns the second is the first's value ("the
-    weight is 820 g" when the first is a label of a few words, else "Up to 7 years: 25 days" without a
-    header)."""
+    column's name when columns names them ("Light bulbs: Return window: 14 days; Condition: Still sealed",
+    "Less than 5: Days of leave: 25"); without names, a label of a few words and its value read as a
+    sentence ("the weight is 820 g"), other cells as they are ("Up to 7 years: 25 days")."""
     name, rest = (row[0], row[1:]) if row else ("", [])
-    if _labelled(row):
+    if not columns and _labelled(row):
         # As a sentence: the reranker, trained on prose, reads "the weight is 820 g" as the answer to "how
         # heavy is it?" and "Weight: 820 g" not much better than any sentence with a number.
         lead = name[0].lower() + name[1:] if name[1:2].islower() else name
         return f"the {lead} {'are' if re.search(r'[^s]s$', name) else 'is'} {rest[0]}"
-    names = columns[1:] if _needs_names(columns, row) else []
-    named = zip(names + [""] * len(rest), rest, strict=False)
+    named = zip(columns[1:] + [""] * len(rest), rest, strict=False)
     values = "; ".join(f"{column}: {cell}" if column else cell for column, cell in named if cell)
     return f"{name}: {values}" if name and values else name or values
 

@@ -128,14 +128,17 @@ def test_a_table_row_is_searched_with_its_column_names_and_quoted_as_written():
     assert layout.section(number) == "Returns policy › What can be returned › Item | Return window | Condition"
     blank = Layout("# Prices\n\n|   |   |   |\n|---|---|---|\n| Tea | 2 € | hot |\n", "markdown")
     assert [u.section for u in blank.units] == ["Prices"]
-    # Two columns under a header that names both: "Less than 5 | 25" says nothing without them.
-    leave = Layout("# Holidays\n\n| Years of service | Days of leave |\n|---|---|\n| Less than 5 | 25 |\n"
+    # Two columns under a header that names both: "Less than 5 | 25" says nothing without them, and every
+    # row of the table is read and placed alike.
+    leave = Layout("# Holidays\n\n| Years of service | Days of leave |\n|---|---|\n| Less than five | 25 |\n"
                    "| 5 or more | 30 |\n", "markdown")
     assert [u.section for u in leave.units] == ["Holidays › Years of service | Days of leave"] * 2
-    assert [u.cells for u in leave.units] == ["Less than 5: Days of leave: 25", "5 or more: Days of leave: 30"]
-    # A spec sheet's header names only the two kinds; its rows read as before.
-    spec = Layout("| Spec | Value |\n|---|---|\n| Weight | 820 g |\n", "markdown")
-    assert [u.cells for u in spec.units] == ["the weight is 820 g"]
+    assert [u.cells for u in leave.units] == ["Less than five: Days of leave: 25", "5 or more: Days of leave: 30"]
+    # A spec sheet, most of whose rows are a label and its value: its header names only the two kinds.
+    spec = Layout("# Specs\n\n| Spec | Value |\n|---|---|\n| Weight | 820 g |\n| Height | 45 cm |\n"
+                  "| USB 3.0 ports | 2 |\n", "markdown")
+    assert [u.section for u in spec.units] == ["Specs"] * 3
+    assert [u.cells for u in spec.units] == ["the weight is 820 g", "the height is 45 cm", "USB 3.0 ports: 2"]
 
 
 def test_a_pages_chrome_is_left_out_and_its_structure_kept():
